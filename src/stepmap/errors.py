@@ -1,0 +1,148 @@
+"""The whole error vocabulary of stepmap.
+
+Two families live here, and they never mix:
+
+* **ASL errors** are data that travels through a workflow. A state fails with an
+  ``(error, cause)`` pair; ``Retry`` and ``Catch`` see it. :class:`StatesError` carries one
+  inside the interpreter; the table :data:`STATES_ERRORS` says which predefined names
+  ``States.ALL`` and ``States.TaskFailed`` match.
+
+* **Python exceptions** for the people and programs that drive stepmap::
+
+    StepmapError
+    ├── DefinitionError      the definition is invalid; .problems lists every Problem
+    ├── InputError           bad input from outside: JSON, files, function names, flags
+    ├── EngineError          stepmap itself failed (store unreachable, worker pool broken);
+    │                        ASL Catch never sees these
+    └── StatesError          an ASL error (error, cause) raised while a state runs
+
+A user never sees a traceback for their own mistake: the CLI prints ``str()`` of an
+``InputError`` or the problems of a ``DefinitionError`` and exits with a documented code.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = [
+    "STATES_ERRORS",
+    "DefinitionError",
+    "EngineError",
+    "ErrorName",
+    "InputError",
+    "Problem",
+    "StatesError",
+    "StepmapError",
+    "error_matches",
+]
+
+
+class StepmapError(Exception):
+    """Base of every exception stepmap raises on purpose."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in a definition, shaped like AWS's ValidateStateMachineDefinition diagnostic."""
+
+    code: str  # AWS diagnostic code, e.g. SCHEMA_VALIDATION_FAILED
+    message: str
+    location: str  # JSON pointer into the definition, e.g. /States/Choose/Choices/0/Next
+    severity: Literal["ERROR", "WARNING"] = "ERROR"
+
+    def __str__(self) -> str:
+        where = self.location or "/"
+        return f"{self.severity} {self.code} at {where}: {self.message}"
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "location": self.location,
+        }
+
+
+class DefinitionError(StepmapError):
+    """A definition has one or more problems; ``problems`` holds all of them."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = list(problems)
+        lines = "\n".join(f"  {p}" for p in self.problems)
+        super().__init__(f"invalid state machine definition ({len(self.problems)} problem(s)):\n{lines}")
+
+
+class InputError(StepmapError):
+    """Bad input from outside stepmap (a file, a JSON text, a flag, a function name)."""
+
+
+class EngineError(StepmapError):
+    """stepmap itself could not go on; never visible to an ASL Catch."""
+
+
+class StatesError(StepmapError):
+    """An ASL error: what a failing state produces and Retry/Catch match on."""
+
+    def __init__(self, error: str, cause: str | None = None) -> None:
+        self.error = error
+        self.cause = cause
+        super().__init__(f"{error}: {cause}" if cause else error)
+
+    def to_json(self) -> dict[str, str]:
+        out = {"Error": self.error}
+        if self.cause is not None:
+            out["Cause"] = self.cause
+        return out
+
+
+@dataclass(frozen=True)
+class ErrorName:
+    """A predefined ``States.*`` error and how the matchers treat it."""
+
+    name: str
+    caught_by_all: bool = True  # does ``States.ALL`` match it?
+    retryable: bool = True  # may a Retrier naming it (or States.ALL) retry it?
+    task_failure: bool = True  # does ``States.TaskFailed`` match it?
+
+
+_TABLE = [
+    # Terminal errors: States.ALL does not match them (AWS: "A retry or catch on States.ALL
+    # won't catch States.Runtime errors"; DataLimitExceeded is terminal too).
+    ErrorName("States.Runtime", caught_by_all=False, retryable=False, task_failure=False),
+    ErrorName("States.DataLimitExceeded", caught_by_all=False, retryable=False, task_failure=False),
+    # States.TaskFailed matches any error except States.Timeout.
+    ErrorName("States.Timeout", task_failure=False),
+    ErrorName("States.HeartbeatTimeout", task_failure=False),
+    ErrorName("States.TaskFailed"),
+    ErrorName("States.Permissions"),
+    ErrorName("States.ResultPathMatchFailure"),
+    ErrorName("States.ParameterPathFailure"),
+    ErrorName("States.BranchFailed"),
+    ErrorName("States.NoChoiceMatched"),
+    ErrorName("States.IntrinsicFailure"),
+    ErrorName("States.ExceedToleratedFailureThreshold"),
+    ErrorName("States.ItemReaderFailed"),
+    ErrorName("States.ResultWriterFailed"),
+    ErrorName("States.QueryEvaluationError"),
+    ErrorName("States.Http.Socket"),
+]
+
+STATES_ERRORS: dict[str, ErrorName] = {e.name: e for e in _TABLE}
+
+
+def error_matches(error_equals: list[str] | tuple[str, ...], error: str) -> bool:
+    """Does a Retrier's or Catcher's ``ErrorEquals`` list match ``error``?
+
+    ``States.ALL`` matches every error but the terminal ones; ``States.TaskFailed`` matches every
+    error except ``States.Timeout`` (and the terminal ones); any other name matches itself.
+    """
+    info = STATES_ERRORS.get(error)
+    for name in error_equals:
+        if name == error:
+            return True
+        if name == "States.ALL" and (info is None or info.caught_by_all):
+            return True
+        if name == "States.TaskFailed" and (info is None or info.task_failure):
+            return True
+    return False

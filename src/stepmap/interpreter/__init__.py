@@ -1,0 +1,1 @@
+"""stepmap.interpreter."""
