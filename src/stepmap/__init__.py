@@ -1,3 +1,32 @@
-"""stepmap: run AWS Step Functions (ASL) workflows with Python handlers, fast, on one machine."""
+"""stepmap: run AWS Step Functions (ASL) workflows with Python handlers, fast, on one machine.
+
+The public API is what ``__all__`` lists; everything else is private and may change.
+"""
+
+from stepmap.api import run, validate
+from stepmap.errors import (
+    DefinitionError,
+    EngineError,
+    InputError,
+    Problem,
+    StatesError,
+    StepmapError,
+)
+from stepmap.interpreter.clock import ManualClock
+from stepmap.interpreter.execution import Execution
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "DefinitionError",
+    "EngineError",
+    "Execution",
+    "InputError",
+    "ManualClock",
+    "Problem",
+    "StatesError",
+    "StepmapError",
+    "__version__",
+    "run",
+    "validate",
+]

@@ -1,0 +1,148 @@
+"""One execution from start to end: identity, status, output, history, logs.
+
+:func:`execute` wraps the state loop with what belongs to an execution as a whole: the ExecutionStarted /
+Succeeded / Failed / TimedOut events, the payload limit on input and output, the execution TimeoutSeconds
+(on the injected clock, and on real time when the clock is the system clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Literal
+
+from stepmap.asl.model import StateMachine
+from stepmap.asl.payload import dumps
+from stepmap.errors import StatesError
+from stepmap.interpreter.clock import Clock, SystemClock
+from stepmap.interpreter.engine import (
+    PAYLOAD_LIMIT,
+    DistributedMapRunner,
+    ExecutionTimedOut,
+    Frame,
+    Run,
+    Scope,
+    deadline_after,
+    run_machine,
+)
+from stepmap.interpreter.history import History
+from stepmap.interpreter.tasks import HandlerInvoker
+
+__all__ = ["Execution", "ExecutionStatus", "execute", "execution_arn", "state_machine_arn"]
+
+ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
+
+
+@dataclass
+class Execution:
+    """The record of one execution, shaped after AWS's DescribeExecution."""
+
+    execution_arn: str
+    name: str
+    state_machine_arn: str
+    status: ExecutionStatus
+    input: Any
+    start_date: datetime
+    output: Any = None
+    error: str | None = None
+    cause: str | None = None
+    stop_date: datetime | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    logs: str = ""
+
+    @property
+    def arn(self) -> str:
+        return self.execution_arn
+
+    def describe(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "executionArn": self.execution_arn,
+            "stateMachineArn": self.state_machine_arn,
+            "name": self.name,
+            "status": self.status,
+            "startDate": self.start_date.isoformat(),
+            "input": dumps(self.input),
+        }
+        if self.stop_date is not None:
+            out["stopDate"] = self.stop_date.isoformat()
+        if self.status == "SUCCEEDED":
+            out["output"] = dumps(self.output)
+        if self.error is not None:
+            out["error"] = self.error
+        if self.cause is not None:
+            out["cause"] = self.cause
+        return out
+
+
+def state_machine_arn(name: str, region: str = "us-east-1", account: str = "123456789012") -> str:
+    return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
+
+
+def execution_arn(machine_name: str, name: str, region: str = "us-east-1", account: str = "123456789012") -> str:
+    return f"arn:aws:states:{region}:{account}:execution:{machine_name}:{name}"
+
+
+async def execute(
+    machine: StateMachine,
+    input: Any,
+    *,
+    invoker: HandlerInvoker,
+    clock: Clock | None = None,
+    name: str | None = None,
+    state_machine_name: str = "stepmap",
+    record_history: bool = True,
+    distributed_map: DistributedMapRunner | None = None,
+) -> Execution:
+    """Run ``machine`` on ``input`` to completion and return its record."""
+    clock = clock or SystemClock()
+    name = name or str(uuid.uuid4())
+    region, account = invoker.region, invoker.account
+    start = clock.now()
+    history = History(clock.now, enabled=record_history)
+    run = Run(
+        execution_arn=execution_arn(state_machine_name, name, region, account),
+        name=name,
+        state_machine_arn=state_machine_arn(state_machine_name, region, account),
+        state_machine_name=state_machine_name,
+        input=input,
+        clock=clock,
+        invoker=invoker,
+        history=history,
+        start_time=start,
+        deadline=deadline_after(start, machine.timeout_seconds),
+        role_arn=f"arn:aws:iam::{account}:role/stepmap",
+        distributed_map=distributed_map,
+    )
+    record = Execution(run.execution_arn, name, run.state_machine_arn, "RUNNING", input, start)
+    frame = Frame(history.cursor(), Scope())
+    input_text = dumps(input)
+    frame.cursor.add(
+        "ExecutionStarted",
+        {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": run.role_arn},
+    )
+    try:
+        if len(input_text.encode()) > PAYLOAD_LIMIT:
+            raise StatesError("States.DataLimitExceeded", "The execution input exceeds 262144 bytes")
+        coro = run_machine(machine, input, run, frame)
+        if machine.timeout_seconds is not None and isinstance(clock, SystemClock):
+            output = await asyncio.wait_for(coro, machine.timeout_seconds)
+        else:
+            output = await coro
+        output_text = dumps(output)
+        if len(output_text.encode()) > PAYLOAD_LIMIT:
+            raise StatesError("States.DataLimitExceeded", "The execution output exceeds 262144 bytes")
+        record.status, record.output = "SUCCEEDED", output
+        frame.cursor.add("ExecutionSucceeded", {"output": output_text, "outputDetails": {"truncated": False}})
+    except StatesError as exc:
+        record.status, record.error, record.cause = "FAILED", exc.error, exc.cause
+        frame.cursor.add("ExecutionFailed", {"error": exc.error, "cause": exc.cause or ""})
+    except (ExecutionTimedOut, TimeoutError):
+        record.status, record.error = "TIMED_OUT", "States.Timeout"
+        record.cause = f"The execution timed out after {machine.timeout_seconds:g} seconds"
+        frame.cursor.add("ExecutionTimedOut", {"error": record.error, "cause": record.cause})
+    record.stop_date = clock.now()
+    record.history = history.events
+    record.logs = "".join(run.logs)
+    return record

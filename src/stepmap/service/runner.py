@@ -1,0 +1,151 @@
+"""The Step Functions-shaped facade: validate a definition, start an execution, get its record.
+
+This is what the Python API, the CLI (and later the HTTP API) call. It is the one place that assembles an
+execution's collaborators: the executor (by name, through :mod:`stepmap.backends`), the function registry,
+the clock, and the Distributed Map runner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stepmap.asl.loader import load_definition
+from stepmap.asl.model import StateMachine, parse_machine
+from stepmap.asl.validate import validate
+from stepmap.backends import make_executor
+from stepmap.errors import DefinitionError, InputError, Problem
+from stepmap.functions import FunctionRegistry, function_name_of
+from stepmap.interpreter.clock import Clock
+from stepmap.interpreter.execution import Execution, execute
+from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
+
+__all__ = ["PreparedMachine", "StepmapService", "prepare", "referenced_functions"]
+
+
+@dataclass(frozen=True)
+class PreparedMachine:
+    definition: Mapping[str, Any]
+    machine: StateMachine
+    name: str
+
+
+def _escape(token: str) -> str:
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def referenced_functions(definition: Mapping[str, Any], base: str = "") -> Iterator[tuple[str, str]]:
+    """(function name, JSON pointer) of every Task whose function is named by a constant."""
+    for state_name, state in (definition.get("States") or {}).items():
+        where = f"{base}/States/{_escape(state_name)}"
+        if not isinstance(state, Mapping):
+            continue
+        resource = state.get("Resource")
+        if state.get("Type") == "Task" and isinstance(resource, str):
+            if resource == LAMBDA_INVOKE:
+                params = state.get("Parameters")
+                if isinstance(params, Mapping) and isinstance(params.get("FunctionName"), str):
+                    parsed = function_name_of(params["FunctionName"])
+                    if parsed:
+                        yield parsed[0], f"{where}/Parameters/FunctionName"
+            elif not resource.startswith("arn:aws:states:"):
+                parsed = function_name_of(resource)
+                if parsed:
+                    yield parsed[0], f"{where}/Resource"
+        for i, branch in enumerate(state.get("Branches") or ()):
+            if isinstance(branch, Mapping):
+                yield from referenced_functions(branch, f"{where}/Branches/{i}")
+        for key in ("ItemProcessor", "Iterator"):
+            if isinstance(state.get(key), Mapping):
+                yield from referenced_functions(state[key], f"{where}/{key}")
+
+
+def prepare(source: Any, name: str | None = None) -> PreparedMachine:
+    """Load, validate and parse a definition; raise DefinitionError with every problem."""
+    definition = load_definition(source)
+    problems = validate(definition)
+    errors = [p for p in problems if p.severity == "ERROR"]
+    if errors:
+        raise DefinitionError(errors)
+    if name is None:
+        name = "stepmap"
+        if isinstance(source, str) and not source.lstrip().startswith("{"):
+            stem = source.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+            if stem and function_name_of(stem):
+                name = stem
+    return PreparedMachine(definition, parse_machine(definition), name)
+
+
+def _run_coroutine(factory: Callable[[], Any]) -> Any:
+    """Run a coroutine to completion, even when the caller already runs an event loop (notebooks)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(factory())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(factory())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="stepmap-execution")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+class StepmapService:
+    """Runs executions with one configuration (functions, executor, clock)."""
+
+    def __init__(
+        self,
+        *,
+        functions: FunctionRegistry | Mapping[str, Any] | None = None,
+        executor: str = "local",
+        code_paths: tuple[str, ...] = (),
+        clock: Clock | None = None,
+        max_workers: int | None = None,
+    ) -> None:
+        self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
+        self.executor_name = executor
+        self.code_paths = code_paths
+        self.clock = clock
+        self.executor = make_executor(executor, code_paths=code_paths, max_workers=max_workers)
+
+    def validate(self, source: Any) -> list[Problem]:
+        return validate(load_definition(source))
+
+    def check_functions(self, prepared: PreparedMachine) -> None:
+        missing = [
+            Problem("INVALID_RESOURCE", f"function {fn!r} is not registered (use --function {fn}=module:attr)", at)
+            for fn, at in referenced_functions(prepared.definition)
+            if fn not in self.functions
+        ]
+        if missing:
+            raise DefinitionError(missing)
+
+    def start_execution(self, source: Any, input: Any = None, *, name: str | None = None) -> Execution:
+        """Run an execution to completion (synchronously) and return its record."""
+        prepared = source if isinstance(source, PreparedMachine) else prepare(source)
+        self.check_functions(prepared)
+        if name is not None and not function_name_of(name):
+            raise InputError(f"execution name {name!r} is invalid (1-80 characters, no spaces or /:*?\"<>)")
+        invoker = HandlerInvoker(self.executor, self.functions)
+        input_value = {} if input is None else input
+        return _run_coroutine(  # type: ignore[no-any-return]
+            lambda: execute(
+                prepared.machine,
+                input_value,
+                invoker=invoker,
+                clock=self.clock,
+                name=name,
+                state_machine_name=prepared.name,
+            )
+        )
