@@ -13,7 +13,8 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
-	$(BIN)/python examples/demo.py
+	$(BIN)/stepmap run examples/orders/workflow.asl.json --code examples/orders --functions handlers \
+		--input @examples/orders/input.json
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests examples benchmarks

@@ -1,0 +1,162 @@
+"""The ``stepmap`` command line: parses flags, builds the service, prints.
+
+Exit codes: 0 the execution succeeded (or the definition is valid); 1 the execution failed, timed out or was
+aborted (``{"error", "cause"}`` on stderr); 2 the definition is invalid or the input is wrong (every problem on
+stderr). stdout carries only the result, so it can be piped. A mistake in the user's input never prints a
+Python traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from stepmap.errors import DefinitionError, EngineError, InputError, StepmapError
+
+__all__ = ["main"]
+
+EXIT_FAILED = 1
+EXIT_INVALID = 2
+
+
+def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
+    click.echo(f"stepmap: {message}", err=True)
+    sys.exit(code)
+
+
+def _read_input(text: str | None) -> Any:
+    from stepmap.asl.loader import parse_json
+
+    if text is None:
+        return {}
+    if text.startswith("@"):
+        path = text[1:]
+        try:
+            with open(path, encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise InputError(f"cannot read input file {path!r}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise InputError(f"input file {path!r} is not UTF-8 text") from None
+        return parse_json(text, f"input file {path!r}")
+    return parse_json(text, "--input")
+
+
+def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple[str, ...]) -> Any:
+    from stepmap.functions import FunctionRegistry, add_code_paths
+
+    add_code_paths(code)
+    registry = FunctionRegistry()
+    for module in functions:
+        registry.register_module(module)
+    for spec in function:
+        name, sep, target = spec.partition("=")
+        if not sep:
+            raise InputError(f"--function {spec!r} must look like NAME=module:attr")
+        registry.register(name.strip(), target.strip())
+    return registry
+
+
+def _print_problems(problems: list[Any]) -> None:
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="stepmap")
+def main() -> None:
+    """Run AWS Step Functions (ASL) state machines locally with Python handlers."""
+
+
+@main.command()
+@click.argument("definition")
+@click.option("--input", "input_text", metavar="JSON|@FILE", help="Execution input: JSON text or @file.json.")
+@click.option(
+    "--function",
+    "function",
+    multiple=True,
+    metavar="NAME=MODULE:ATTR",
+    help="Register a handler under a function name (repeatable).",
+)
+@click.option("--functions", multiple=True, metavar="MODULE", help="Register every public function of a module.")
+@click.option("--code", multiple=True, metavar="DIR", help="Put DIR on the import path for handlers.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "sync"]),
+    default="local",
+    show_default=True,
+    help="local: a pool of worker processes; sync: everything in-process (debugging).",
+)
+@click.option("--name", default=None, help="Execution name (default: a generated UUID).")
+@click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
+@click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+def run(
+    definition: str,
+    input_text: str | None,
+    function: tuple[str, ...],
+    functions: tuple[str, ...],
+    code: tuple[str, ...],
+    executor: str,
+    name: str | None,
+    history: bool,
+    quiet: bool,
+) -> None:
+    """Run the state machine in DEFINITION (.json, .asl.json or .yaml file) and print its output."""
+    from stepmap.service.runner import StepmapService
+
+    try:
+        value = _read_input(input_text)
+        registry = _registry(function, functions, code)
+        service = StepmapService(functions=registry, executor=executor, code_paths=code)
+        execution = service.start_execution(definition, value, name=name)
+    except DefinitionError as exc:
+        click.echo(f"stepmap: {definition}: invalid definition ({len(exc.problems)} problem(s)):", err=True)
+        _print_problems(exc.problems)
+        sys.exit(EXIT_INVALID)
+    except InputError as exc:
+        _fail(str(exc))
+    except EngineError as exc:
+        _fail(f"engine error: {exc}", EXIT_FAILED)
+    except StepmapError as exc:
+        _fail(str(exc), EXIT_FAILED)
+    if execution.logs and not quiet:
+        click.echo(execution.logs.rstrip("\n"), err=True)
+    if history:
+        for event in execution.history:
+            click.echo(json.dumps(event, ensure_ascii=False), err=True)
+    if execution.status == "SUCCEEDED":
+        click.echo(json.dumps(execution.output, ensure_ascii=False, indent=2))
+        return
+    click.echo(json.dumps({"error": execution.error, "cause": execution.cause}, ensure_ascii=False), err=True)
+    sys.exit(EXIT_FAILED)
+
+
+@main.command()
+@click.argument("definition")
+@click.option("--json", "as_json", is_flag=True, help="Print diagnostics as JSON (like ValidateStateMachineDefinition).")
+def validate(definition: str, as_json: bool) -> None:
+    """Check DEFINITION and print every problem; exit 0 when valid, 2 otherwise."""
+    from stepmap.api import validate as validate_definition
+
+    try:
+        problems = validate_definition(definition)
+    except InputError as exc:
+        _fail(str(exc))
+    errors = [p for p in problems if p.severity == "ERROR"]
+    if as_json:
+        result = {"result": "FAIL" if errors else "OK", "diagnostics": [p.to_json() for p in problems]}
+        click.echo(json.dumps(result, indent=2))
+    else:
+        if problems:
+            click.echo(f"{definition}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)", err=True)
+            _print_problems(problems)
+        else:
+            click.echo(f"{definition}: OK")
+    sys.exit(EXIT_INVALID if errors else 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
