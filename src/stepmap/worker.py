@@ -1,143 +1,178 @@
-"""What runs in a worker process: one handler call (and, for Distributed Map, whole child executions).
+"""What runs in a worker process: whole child executions of a Distributed Map, many per message, and
+single handler calls (:func:`call_handler`, from :mod:`stepmap.runtime`).
 
-Functions here never raise: they return plain data that says what happened, and the coordinator decides.
-Payloads cross the boundary as JSON text, as they would to a real Lambda, so a handler can neither mutate the
-engine's documents nor return something that is not JSON. A handler's exception becomes AWS Lambda's error
-shape ``{errorMessage, errorType, requestId, stackTrace}``. Per process, handlers are imported once and
-cached.
+:func:`run_children` is what the Map Run submits to the executor: one :class:`ChildJob` (the ItemProcessor
+and everything its children share) plus a chunk of child inputs. It runs each child to completion with an
+in-process executor for handler calls and returns one :class:`ChildResult` per child. It never raises: a
+child's failure is data. The parsed ItemProcessor is cached per process and job, so a worker parses it once.
+
+Children are driven without an event loop when their state machine cannot suspend (no Parallel and no
+inline Map inside, clocks that block instead of awaiting); that keeps a child of a one-state machine to a
+few microseconds of engine overhead.
 """
 
 from __future__ import annotations
 
-import io
+import asyncio
 import json
-import logging
+import threading
 import time
-import traceback
-from contextlib import redirect_stderr, redirect_stdout
+import uuid
+from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from stepmap.functions import HandlerRef, HandlerTarget
+from stepmap.asl.model import Map, Parallel, StateMachine, parse_machine
+from stepmap.backends.sync import SyncExecutor
+from stepmap.errors import EngineError
+from stepmap.functions import FunctionRegistry
+from stepmap.interpreter.clock import BlockingClock, Clock, ManualClock
+from stepmap.interpreter.distributed.records import ChildResult
+from stepmap.interpreter.execution import execute
+from stepmap.interpreter.tasks import HandlerInvoker
+from stepmap.runtime import call_handler
 
-__all__ = ["CallResult", "Invocation", "LambdaContext", "call_handler"]
+__all__ = ["ChildJob", "ChunkResult", "call_handler", "child_name", "run_children"]
 
-_handlers: dict[HandlerRef, Any] = {}
-
-
-@dataclass(frozen=True)
-class Invocation:
-    """Everything a handler call needs besides the handler and its payload."""
-
-    function_name: str
-    function_arn: str
-    request_id: str
-    timeout_seconds: float | None = None
-    capture_logs: bool = True
+LOG_LIMIT = 1 << 20  # bytes of handler output kept per chunk
 
 
 @dataclass(frozen=True)
-class CallResult:
-    """The outcome of one handler call: ``body`` is the result JSON when ``ok``, else the error JSON."""
+class ChildJob:
+    """What every child of one Map Run shares; pickled with each chunk (it is small)."""
 
-    ok: bool
-    body: str
-    error_type: str | None = None
+    key: str  # unique per Map Run: the worker's parse cache key
+    processor: Mapping[str, Any]  # the ItemProcessor definition
+    functions: FunctionRegistry
+    state_machine_name: str  # <parent>/<Label>
+    map_run_id: str
+    execution_type: str
+    region: str
+    account: str
+    manual_clock_start: datetime | None = None  # set when the parent runs on a ManualClock (tests)
+
+
+@dataclass(frozen=True)
+class ChunkResult:
+    results: list[ChildResult]
+    duration: float
     logs: str = ""
-    duration: float = 0.0
 
 
-class LambdaContext:
-    """The ``context`` argument of a handler, shaped like AWS Lambda's Python context object."""
-
-    def __init__(self, invocation: Invocation, started: float) -> None:
-        self.function_name = invocation.function_name
-        self.function_version = "$LATEST"
-        self.invoked_function_arn = invocation.function_arn
-        self.memory_limit_in_mb = "128"
-        self.aws_request_id = invocation.request_id
-        self.log_group_name = f"/aws/lambda/{invocation.function_name}"
-        self.log_stream_name = f"stepmap/[$LATEST]{invocation.request_id.replace('-', '')}"
-        self.identity = None
-        self.client_context = None
-        timeout = invocation.timeout_seconds if invocation.timeout_seconds is not None else 900.0
-        self._deadline = started + timeout
-
-    def get_remaining_time_in_millis(self) -> int:
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+_machines: dict[str, tuple[StateMachine, bool]] = {}
 
 
-def _load(target: HandlerTarget) -> Any:
-    if not isinstance(target, HandlerRef):
-        return target
-    handler = _handlers.get(target)
-    if handler is None:
-        handler = _handlers[target] = target.load()
-    return handler
+def _loop_free(machine: StateMachine) -> bool:
+    return not any(isinstance(s, Parallel | Map) for s in machine.states.values())
 
 
-def _error_body(exc: BaseException, request_id: str, skip_frames: int = 1) -> tuple[str, str]:
-    error_type = type(exc).__name__
-    frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
-    body = {
-        "errorMessage": str(exc),
-        "errorType": error_type,
-        "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
-    }
-    return error_type, json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+def _machine(job: ChildJob) -> tuple[StateMachine, bool]:
+    cached = _machines.get(job.key)
+    if cached is None:
+        if len(_machines) > 64:
+            _machines.clear()
+        machine = parse_machine(job.processor)
+        cached = _machines[job.key] = (machine, _loop_free(machine))
+    return cached
 
 
-class _Capture(logging.Handler):
-    def __init__(self, sink: io.StringIO, request_id: str) -> None:
-        super().__init__()
-        self.sink = sink
-        self.request_id = request_id
+def _drive(coro: Coroutine[Any, Any, Any]) -> Any:
+    """Run a coroutine that never suspends, without an event loop."""
+    try:
+        while True:
+            if coro.send(None) is not None:
+                raise EngineError("a loop-free child execution tried to suspend")
+    except StopIteration as stop:
+        return stop.value
 
-    def emit(self, record: logging.LogRecord) -> None:
+
+def _run_in_loop(coro_factory: Any) -> Any:
+    """asyncio.run, also from a thread that already runs a loop (the sync executor)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro_factory())
+    box: dict[str, Any] = {}
+
+    def target() -> None:
         try:
-            self.sink.write(f"[{record.levelname}]\t{self.request_id}\t{record.getMessage()}\n")
-        except Exception:  # a broken log record must not fail the handler
-            pass
+            box["value"] = asyncio.run(coro_factory())
+        except BaseException as exc:
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
-def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocation) -> CallResult:
-    """Call one handler with a JSON payload; never raises."""
+def child_name(map_run_id: str, index: int) -> str:
+    """A child's name: stable for a (Map Run, index), so a re-run child keeps its identity."""
+    return str(uuid.uuid5(uuid.UUID(map_run_id), str(index)))
+
+
+def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkResult:
+    """Run each ``(index, input_json, item_count)`` child to completion; never raises."""
     started = time.monotonic()
-    request_id = invocation.request_id
-    try:
-        handler = _load(target)
-    except Exception as exc:
-        error_type, body = _error_body(exc, request_id, skip_frames=0)
-        return CallResult(False, body, "Lambda.ResourceNotFoundException")
-    event = json.loads(payload_json)
-    context = LambdaContext(invocation, started)
-    sink = io.StringIO()
-    root = logging.getLogger()
-    capture = _Capture(sink, request_id) if invocation.capture_logs else None
-    try:
-        if capture is not None:
-            root.addHandler(capture)
-            with redirect_stdout(sink), redirect_stderr(sink):
-                result = handler(event, context)
-        else:
-            result = handler(event, context)
-        try:
-            body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            message = f"Unable to marshal response: {exc}"
-            err = {"errorMessage": message, "errorType": "Runtime.MarshalError", "requestId": request_id}
-            return CallResult(
-                False,
-                json.dumps(err, separators=(",", ":")),
-                "Runtime.MarshalError",
-                sink.getvalue(),
-                time.monotonic() - started,
-            )
-        return CallResult(True, body, None, sink.getvalue(), time.monotonic() - started)
-    except (Exception, SystemExit) as exc:  # a handler's sys.exit() is its own failure too
-        error_type, body = _error_body(exc, request_id)
-        return CallResult(False, body, error_type, sink.getvalue(), time.monotonic() - started)
-    finally:
-        if capture is not None:
-            root.removeHandler(capture)
+    machine, loop_free = _machine(job)
+    invoker = HandlerInvoker(SyncExecutor(), job.functions, region=job.region, account=job.account)
+    clock: Clock
+    if job.manual_clock_start is not None:
+        clock = ManualClock(job.manual_clock_start)
+    else:
+        clock = BlockingClock()
+    logs: list[str] = []
+    log_size = 0
+
+    async def one(index: int, input_json: str, item_count: int) -> ChildResult:
+        nonlocal log_size
+        name = child_name(job.map_run_id, index)
+        record = await execute(
+            machine,
+            json.loads(input_json),
+            invoker=invoker,
+            clock=clock,
+            name=name,
+            state_machine_name=job.state_machine_name,
+            record_history=False,
+        )
+        if record.logs and log_size < LOG_LIMIT:
+            logs.append(record.logs)
+            log_size += len(record.logs)
+        status = record.status if record.status != "RUNNING" else "FAILED"
+        return ChildResult(
+            index=index,
+            execution_arn=record.execution_arn,
+            name=name,
+            state_machine_arn=record.state_machine_arn,
+            status=status,
+            input_json=input_json,
+            output_json=json.dumps(record.output, separators=(",", ":"), ensure_ascii=False)
+            if status == "SUCCEEDED"
+            else None,
+            error=record.error,
+            cause=record.cause,
+            start_date=record.start_date,
+            stop_date=record.stop_date,
+            item_count=item_count,
+        )
+
+    results: list[ChildResult] = []
+    if loop_free:
+        for index, input_json, count in children:
+            results.append(_drive(one(index, input_json, count)))
+    else:
+
+        async def all_children() -> list[ChildResult]:
+            return [await one(i, text, n) for i, text, n in children]
+
+        results = _run_in_loop(all_children)
+    return ChunkResult(results, time.monotonic() - started, "".join(logs))
+
+
+def manual_start(clock: Clock) -> datetime | None:
+    """The virtual time children should start from when the parent runs on a ManualClock."""
+    return clock.now() + timedelta(0) if isinstance(clock, ManualClock) else None

@@ -78,14 +78,27 @@ STATE_FIELDS: dict[str, frozenset[str]] = {
     },
     "Pass": _COMMON | _IO | _FLOW | {"Parameters", "ResultPath", "Result", "Assign", "Output"},
     "Choice": _COMMON | _IO | {"Choices", "Default", "Assign", "Output"},
-    "Wait": _COMMON | _IO | _FLOW | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign", "Output"},
+    "Wait": _COMMON
+    | _IO
+    | _FLOW
+    | {"Seconds", "Timestamp", "SecondsPath", "TimestampPath", "Assign", "Output"},
     "Succeed": _COMMON | _IO | {"Output"},
     "Fail": _COMMON | {"Error", "Cause", "ErrorPath", "CausePath"},
     # AWS refuses TimeoutSeconds on Parallel although older emulators accepted it.
     "Parallel": _COMMON
     | _IO
     | _FLOW
-    | {"Branches", "Parameters", "ResultSelector", "ResultPath", "Retry", "Catch", "Assign", "Arguments", "Output"},
+    | {
+        "Branches",
+        "Parameters",
+        "ResultSelector",
+        "ResultPath",
+        "Retry",
+        "Catch",
+        "Assign",
+        "Arguments",
+        "Output",
+    },
     "Map": _COMMON
     | _IO
     | _FLOW
@@ -235,7 +248,9 @@ for _prefix, _kind in _COMPARED.items():
         CHOICE_OPERATORS[_prefix + _relation + "Path"] = "refpath"
 CHOICE_OPERATORS.update(dict.fromkeys(CHOICE_TYPE_TESTS, "bool"))
 CHOICE_COMBINATORS = ("And", "Or", "Not")
-CHOICE_RULE_FIELDS = frozenset({"Variable", "Next", "Comment", "Assign", *CHOICE_OPERATORS, *CHOICE_COMBINATORS})
+CHOICE_RULE_FIELDS = frozenset(
+    {"Variable", "Next", "Comment", "Assign", *CHOICE_OPERATORS, *CHOICE_COMBINATORS}
+)
 JSONATA_RULE_FIELDS = frozenset({"Condition", "Next", "Comment", "Assign", "Output"})
 
 # Lambda's optimized integration: what Parameters may hold (each also with ".$").

@@ -22,9 +22,9 @@ How the dialect behaves where JSONPath implementations disagree (Jayway's choice
 * ``[?(@.x)]`` tests presence: a key holding ``null`` or ``false`` is present.
 * Comparisons never coerce: ``1 == '1'`` and ``1 == true`` are false, ``1 == 1.0`` is true; ``<`` and
   friends compare two numbers or two strings, anything else is false. ``=~`` full-matches strings only.
-* Functions end a path and take its output: the value of a definite path, the list of matches of an
-  indefinite one. ``length()`` counts an array's elements or an object's keys (other values: ``null``);
-  ``min() max() avg() sum() stddev()`` aggregate the numbers and fail on none.
+* Functions end a path and apply to each match; after a leading ``..`` they take all matches at once
+  (``$..book.length()`` counts the books). ``length()`` counts an array's elements or an object's keys
+  (other values: ``null``); ``min() max() avg() sum() stddev()`` aggregate numbers and fail on none.
 * Slices take a step (``[::2]``) with Python's semantics, which Jayway lacks.
 """
 
@@ -272,8 +272,7 @@ class _Scan(_Step):
 
 
 def _numbers(value: Any) -> list[Any]:
-    items = value if isinstance(value, list) else [value]
-    nums = [v for v in items if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    nums = [v for v in value if _kind(v) == "num"] if isinstance(value, list) else []
     if not nums:
         raise _Abort("Aggregation function attempted to calculate value using empty array")
     return nums
@@ -304,7 +303,14 @@ _FUNCTIONS: dict[str, Callable[[Any], Any]] = {
 
 
 class _Plan:
-    __slots__ = ("func", "func_name", "keys", "names_only", "steps")
+    """Steps plus, for a definite chain, its keys; and an optional function at the end.
+
+    Jayway applies a function to each match (``func_mode`` "value" for a definite path, "each" for an
+    indefinite one), except after a leading ``..``, where it takes all matches at once ("scan"):
+    ``$..book.length()`` counts the books, ``$..price.sum()`` adds every price.
+    """
+
+    __slots__ = ("definite", "func", "func_mode", "func_name", "keys", "names_only", "steps")
 
     def __init__(self, steps: list[_Step], func_name: str | None) -> None:
         self.steps = tuple(steps)
@@ -317,22 +323,31 @@ class _Plan:
             else None
         )
         self.names_only = simple and func_name is None and all(type(s) is _Name for s in steps)
+        self.func_mode: str | None = None
+        if func_name is not None:
+            if self.keys is not None:
+                self.func_mode = "value"
+            elif isinstance(steps[0], _Scan):
+                self.func_mode = "scan"
+            else:
+                self.func_mode = "each"
+        self.definite = self.keys is not None or self.func_mode == "scan"
 
     def render(self) -> str:
         return "".join(s.render() for s in self.steps) + (f".{self.func_name}()" if self.func_name else "")
 
     def lookup(self, doc: Any) -> Any:
         """Follow a definite chain of keys; ``_MISSING`` when some key is not there."""
-        assert self.keys is not None
-        for key in self.keys:
-            if type(key) is str:
-                if isinstance(doc, dict):
-                    doc = doc.get(key, _MISSING)
-                    if doc is not _MISSING:
-                        continue
-            elif isinstance(doc, list) and -len(doc) <= key < len(doc):  # type: ignore[operator]
-                doc = doc[key]  # type: ignore[index]
-                continue
+        try:
+            for key in self.keys:  # type: ignore[union-attr]
+                # A str key must meet an object and an int key an array ("abc"[0] must not work).
+                if type(key) is str:
+                    if not isinstance(doc, dict):
+                        return _MISSING
+                elif not isinstance(doc, list):
+                    return _MISSING
+                doc = doc[key]
+        except (KeyError, IndexError):
             return _MISSING
         return doc
 
@@ -349,21 +364,34 @@ class _Plan:
         return nodes
 
     def value(self, doc: Any, root: Any) -> Any:
-        """Definite: the node (or raise _Abort); indefinite: the list of matches; function: its result."""
+        """Definite: the node or the function's result (else raise _Abort); indefinite: a list."""
         if self.keys is not None:
             found = self.lookup(doc)
             if found is _MISSING:
                 raise _ABORT
-        else:
-            found = self.walk(doc, root)
-        return found if self.func is None else self.func(found)
+            return found if self.func is None else self._call(found)
+        matches = self.walk(doc, root)
+        if self.func is None:
+            return matches
+        if self.func_mode == "each":
+            return [self._call(m) for m in matches]
+        if self.func is _length:  # Jayway: length of $..x[*], i.e. all children of every match
+            return sum(len(m) for m in matches if isinstance(m, (list, dict)))
+        return self._call(matches)
+
+    def _call(self, arg: Any) -> Any:
+        try:
+            return self.func(arg)  # type: ignore[misc]
+        except (OverflowError, ValueError) as exc:  # e.g. sum() of integers too large for a float
+            raise _Abort(f"{self.func_name}() failed: {exc}") from None
 
     def exists(self, doc: Any, root: Any) -> bool:
         if self.func is not None:
             try:
-                return self.value(doc, root) is not None
+                found = self.value(doc, root)
             except _Abort:
                 return False
+            return found is not None and found != []
         if self.keys is not None:
             return self.lookup(doc) is not _MISSING
         return bool(self.walk(doc, root))
@@ -909,9 +937,9 @@ class _Parser:
 class JsonPath:
     """A compiled path. Build it with :func:`compile_path`.
 
-    ``definite`` is true when the path can name at most one node (only names and integer indexes) and for
-    a path ending in a function, which yields one value; ``get`` then returns that value or raises
-    :class:`PathNotFound`, and otherwise returns the list of matches.
+    ``definite`` is true when the path can name at most one node (only names and integer indexes; with a
+    function at the end, its one result); ``get`` then returns that value or raises :class:`PathNotFound`,
+    and otherwise returns the list of matches. ``$..x.length()`` is definite too: it counts all matches.
     """
 
     text: str
@@ -925,16 +953,20 @@ class JsonPath:
         plan = self._plan
         if plan.func is not None:
             try:
-                return [plan.value(doc, doc)]
+                found = plan.value(doc, doc)
             except _Abort:
                 return []
+            return found if plan.func_mode == "each" else [found]
         if plan.keys is not None:
             found = plan.lookup(doc)
             return [] if found is _MISSING else [found]
         return plan.walk(doc, doc)
 
     def get(self, doc: Any) -> Any:
-        """Definite path: the value, else raise :class:`PathNotFound`. Indefinite: the list of matches."""
+        """Definite path: the value, else raise :class:`PathNotFound`. Indefinite: the list of matches.
+
+        An aggregate function (``sum()`` ...) that finds no numbers raises :class:`PathNotFound` too.
+        """
         plan = self._plan
         if plan.names_only:
             # The hot path ($, $.a.b): any non-dict on the way raises TypeError (str/list/number/None).
@@ -1004,6 +1036,10 @@ class JsonPath:
         """The AWS-style normalized form used in messages, e.g. ``$['a']['b'][0]``."""
         return self._normalized
 
+    def __reduce__(self) -> tuple[Any, tuple[str]]:
+        # Filters compile to closures, which do not pickle; the text is all a worker process needs.
+        return (compile_path, (self.text,))
+
 
 def _step_for(key: str | int) -> _Step:
     return _Name(key) if isinstance(key, str) else _Index(key)
@@ -1026,8 +1062,67 @@ def _compile(text: str) -> JsonPath:
     parser = _Parser(text)
     root, plan = parser.parse_top()
     prefix = "$" if root == "$" else ("$$" if root == "$$" else "$" + root)
-    definite = plan.keys is not None or plan.func is not None
-    return JsonPath(text, root, definite, plan, prefix + plan.render())
+    path = JsonPath(text, root, plan.definite, plan, prefix + plan.render())
+    if plan.names_only:
+        # Shadow the generic method with a closure: no attribute lookups on the hottest path.
+        object.__setattr__(path, "get", _names_getter(path, plan.keys))  # type: ignore[arg-type]
+    elif plan.keys is not None and plan.func is None:
+        object.__setattr__(path, "get", _keys_getter(path, plan.keys))
+    return path
+
+
+def _keys_getter(path: JsonPath, keys: tuple[str | int, ...]) -> Callable[[Any], Any]:
+    # A str key must meet an object and an int key an array ("abc"[0] must not work).
+    pairs = tuple((key, dict if isinstance(key, str) else list) for key in keys)
+
+    def get(doc: Any) -> Any:
+        try:
+            for key, kind in pairs:
+                if not isinstance(doc, kind):
+                    raise path._not_found()
+                doc = doc[key]  # type: ignore[index]
+            return doc
+        except (KeyError, IndexError):
+            raise path._not_found() from None
+
+    return get
+
+
+def _names_getter(path: JsonPath, keys: tuple[str, ...]) -> Callable[[Any], Any]:
+    # Subscripting anything but a dict with a str key raises TypeError (str, list, number, None).
+    missing = (KeyError, TypeError)
+    if not keys:
+        return lambda doc: doc
+    if len(keys) == 1:
+        (k0,) = keys
+
+        def get1(doc: Any) -> Any:
+            try:
+                return doc[k0]
+            except missing:
+                raise path._not_found() from None
+
+        return get1
+    if len(keys) == 2:
+        k0, k1 = keys
+
+        def get2(doc: Any) -> Any:
+            try:
+                return doc[k0][k1]
+            except missing:
+                raise path._not_found() from None
+
+        return get2
+
+    def get(doc: Any) -> Any:
+        try:
+            for key in keys:
+                doc = doc[key]
+            return doc
+        except missing:
+            raise path._not_found() from None
+
+    return get
 
 
 def compile_path(text: str) -> JsonPath:

@@ -6,6 +6,8 @@ name to an implementation; heavy backends are imported lazily, with an install h
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from concurrent.futures import Executor
 
 from stepmap.errors import InputError
@@ -15,16 +17,27 @@ __all__ = ["EXECUTORS", "make_executor"]
 EXECUTORS = ("local", "sync")
 
 
-def make_executor(name: str, *, code_paths: tuple[str, ...] = (), max_workers: int | None = None) -> Executor:
-    """The executor called ``name``: ``local`` (process pool, default) or ``sync`` (in-process)."""
+def make_executor(
+    name: str,
+    *,
+    code_paths: tuple[str, ...] = (),
+    max_workers: int | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Executor:
+    """The executor called ``name``: ``local`` (process pool, default) or ``sync`` (in-process).
+
+    ``env`` holds the environment handlers need (store and table configuration) in whatever process
+    runs them."""
+    env_items = tuple(sorted((env or {}).items()))
     if name == "local":
         from stepmap.backends.local import local_pool
 
-        return local_pool(code_paths, max_workers)
+        return local_pool(code_paths, max_workers, env_items)
     if name == "sync":
         from stepmap.backends.sync import SyncExecutor
         from stepmap.functions import add_code_paths
 
+        os.environ.update(dict(env_items))
         add_code_paths(code_paths)
         return SyncExecutor()
     raise InputError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")

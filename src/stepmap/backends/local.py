@@ -16,7 +16,8 @@ from stepmap.functions import add_code_paths
 
 __all__ = ["local_pool", "shutdown_pools"]
 
-_pools: dict[tuple[tuple[str, ...], int], ProcessPoolExecutor] = {}
+_PoolKey = tuple[tuple[str, ...], int, tuple[tuple[str, str], ...]]
+_pools: dict[_PoolKey, ProcessPoolExecutor] = {}
 _lock = threading.Lock()
 
 
@@ -25,16 +26,25 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def local_pool(code_paths: tuple[str, ...] = (), max_workers: int | None = None) -> ProcessPoolExecutor:
-    """The shared pool for these code paths; created on first use, replaced if it broke."""
+def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
+    os.environ.update(dict(env))
+    add_code_paths(code_paths)
+
+
+def local_pool(
+    code_paths: tuple[str, ...] = (), max_workers: int | None = None, env: tuple[tuple[str, str], ...] = ()
+) -> ProcessPoolExecutor:
+    """The shared pool for this configuration; created on first use, replaced if it broke.
+
+    ``env`` is set in each worker (where handlers find the store and tables)."""
     workers = max_workers or os.cpu_count() or 1
-    key = (code_paths, workers)
+    key = (code_paths, workers, env)
     with _lock:
         pool = _pools.get(key)
         if pool is None or getattr(pool, "_broken", False) or getattr(pool, "_shutdown_thread", False):
             add_code_paths(code_paths)
             pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=_context(), initializer=add_code_paths, initargs=(code_paths,)
+                max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(code_paths, env)
             )
             _pools[key] = pool
         return pool

@@ -7,9 +7,10 @@ The interpreter never calls ``time`` or ``asyncio.sleep`` directly; it asks its 
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import UTC, datetime, timedelta
 
-__all__ = ["Clock", "ManualClock", "SystemClock"]
+__all__ = ["BlockingClock", "Clock", "ManualClock", "SystemClock"]
 
 
 class Clock:
@@ -47,7 +48,16 @@ class ManualClock(Clock):
         self._now += timedelta(seconds=seconds)
 
     async def sleep(self, seconds: float) -> None:
+        # Never suspends: child executions in workers drive their coroutines without an event loop.
         self.slept.append(seconds)
         if seconds > 0:
             self.advance(seconds)
-        await asyncio.sleep(0)
+
+
+class BlockingClock(SystemClock):
+    """System time, sleeping by blocking the thread: for child executions inside a worker process,
+    whose coroutines are driven without an event loop."""
+
+    async def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)

@@ -29,7 +29,18 @@ from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.history import Cursor, History
 from stepmap.interpreter.tasks import HandlerInvoker, lambda_envelope, resolve_task
 
-__all__ = ["PAYLOAD_LIMIT", "DistributedMapRunner", "ExecutionTimedOut", "Frame", "Run", "run_machine"]
+__all__ = [
+    "PAYLOAD_LIMIT",
+    "DistributedMapRunner",
+    "ExecutionTimedOut",
+    "Frame",
+    "Run",
+    "StateCall",
+    "map_items",
+    "resolve_int",
+    "run_machine",
+    "select_item",
+]
 
 PAYLOAD_LIMIT = 262_144  # bytes of UTF-8 JSON, AWS's quota for state input/output and task results
 INLINE_MAP_CONCURRENCY = 40  # AWS's ceiling for inline Map iterations
@@ -40,7 +51,7 @@ class ExecutionTimedOut(Exception):
 
 
 class DistributedMapRunner(Protocol):
-    async def run(self, state: model.Map, effective_input: Any, run: Run, frame: Frame) -> Any: ...
+    async def run(self, state: model.Map, effective_input: Any, call: StateCall) -> Any: ...
 
 
 @dataclass
@@ -119,7 +130,7 @@ class Frame:
         return Frame(self.cursor.fork(), Scope(self.scope), map_item)
 
 
-class _StateCall:
+class StateCall:
     """What one attempt at a state knows: used to build references and the context object lazily."""
 
     __slots__ = ("entered", "frame", "retry_count", "run", "state")
@@ -160,7 +171,7 @@ def _size_check(state: model.State, text: str) -> None:
         )
 
 
-def _apply_path(path: JsonPath | None, call: _StateCall, document: Any, field_name: str) -> Any:
+def _apply_path(path: JsonPath | None, call: StateCall, document: Any, field_name: str) -> Any:
     if path is None:
         return {}
     if path.root == "$" and path.text == "$":
@@ -189,7 +200,7 @@ def _apply_result_path(path: JsonPath | None, raw_input: Any, result: Any) -> An
         ) from None
 
 
-def _assign(template: Any, call: _StateCall, document: Any) -> dict[str, Any] | None:
+def _assign(template: Any, call: StateCall, document: Any) -> dict[str, Any] | None:
     if template is None:
         return None
     values = template.evaluate(call.refs(document))
@@ -205,7 +216,7 @@ class _Outcome:
     assigned: dict[str, Any] | None = None
 
 
-async def _pass(state: model.Pass, raw: Any, call: _StateCall) -> _Outcome:
+async def _pass(state: model.Pass, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     if state.has_result:
         result = state.result
@@ -218,14 +229,14 @@ async def _pass(state: model.Pass, raw: Any, call: _StateCall) -> _Outcome:
     return _Outcome(_apply_path(state.output_path, call, output, "OutputPath"), state.next, assigned)
 
 
-def _number_from_path(call: _StateCall, path: JsonPath, document: Any, what: str) -> float:
+def _number_from_path(call: StateCall, path: JsonPath, document: Any, what: str) -> float:
     value = _apply_path(path, call, document, what)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
         raise StatesError("States.Runtime", f"The value of {what} '{path.text}' must be a non-negative number")
     return float(value)
 
 
-async def _task(state: model.Task, raw: Any, call: _StateCall) -> _Outcome:
+async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     parameters = state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
     target = resolve_task(state.resource, parameters)
@@ -282,7 +293,7 @@ async def _task(state: model.Task, raw: Any, call: _StateCall) -> _Outcome:
     return _Outcome(_apply_path(state.output_path, call, output, "OutputPath"), state.next, assigned)
 
 
-async def _choice(state: model.Choice, raw: Any, call: _StateCall) -> _Outcome:
+async def _choice(state: model.Choice, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     refs = call.refs(effective)
     output = _apply_path(state.output_path, call, effective, "OutputPath")
@@ -297,7 +308,7 @@ async def _choice(state: model.Choice, raw: Any, call: _StateCall) -> _Outcome:
     return _Outcome(output, state.default, _assign(state.assign, call, effective))
 
 
-async def _wait(state: model.Wait, raw: Any, call: _StateCall) -> _Outcome:
+async def _wait(state: model.Wait, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     run = call.run
     seconds: float
@@ -328,12 +339,12 @@ async def _wait(state: model.Wait, raw: Any, call: _StateCall) -> _Outcome:
     return _Outcome(output, state.next, _assign(state.assign, call, effective))
 
 
-async def _succeed(state: model.Succeed, raw: Any, call: _StateCall) -> _Outcome:
+async def _succeed(state: model.Succeed, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     return _Outcome(_apply_path(state.output_path, call, effective, "OutputPath"), None)
 
 
-async def _fail(state: model.Fail, raw: Any, call: _StateCall) -> _Outcome:
+async def _fail(state: model.Fail, raw: Any, call: StateCall) -> _Outcome:
     refs = call.refs(raw)
     error = state.error_ref(refs) if state.error_ref is not None else state.error
     cause = state.cause_ref(refs) if state.cause_ref is not None else state.cause
@@ -343,7 +354,7 @@ async def _fail(state: model.Fail, raw: Any, call: _StateCall) -> _Outcome:
     raise StatesError(error or "", cause)
 
 
-async def _parallel(state: model.Parallel, raw: Any, call: _StateCall) -> _Outcome:
+async def _parallel(state: model.Parallel, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     payload = state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
     frame = call.frame
@@ -379,7 +390,7 @@ async def _gather_fail_fast(tasks: list[asyncio.Future[Any]]) -> list[Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
-def _finish_result(state: model.State, raw: Any, call: _StateCall, result: Any) -> _Outcome:
+def _finish_result(state: model.State, raw: Any, call: StateCall, result: Any) -> _Outcome:
     if state.result_selector is not None:
         result = state.result_selector.evaluate(call.refs(result))
     _size_check(state, dumps(result))
@@ -388,14 +399,14 @@ def _finish_result(state: model.State, raw: Any, call: _StateCall, result: Any) 
     return _Outcome(_apply_path(state.output_path, call, output, "OutputPath"), state.next, assigned)
 
 
-def resolve_int(call: _StateCall, document: Any, value: Any, path: JsonPath | None, what: str) -> Any:
+def resolve_int(call: StateCall, document: Any, value: Any, path: JsonPath | None, what: str) -> Any:
     """A Map setting given either as a constant or through its ``...Path`` twin."""
     if path is None:
         return value
     return _apply_path(path, call, document, what)
 
 
-def map_items(state: model.Map, call: _StateCall, effective: Any) -> list[tuple[Any, dict[str, Any]]]:
+def map_items(state: model.Map, call: StateCall, effective: Any) -> list[tuple[Any, dict[str, Any]]]:
     """The inline items of a Map with their ``$$.Map.Item`` contexts (JSON arrays, or objects' entries)."""
     items = _apply_path(state.items_path, call, effective, "ItemsPath")
     if isinstance(items, list):
@@ -409,20 +420,25 @@ def map_items(state: model.Map, call: _StateCall, effective: Any) -> list[tuple[
     )
 
 
-def select_item(state: model.Map, call: _StateCall, effective: Any, value: Any, item: dict[str, Any]) -> Any:
+def select_item(state: model.Map, call: StateCall, effective: Any, value: Any, item: dict[str, Any]) -> Any:
     if state.item_selector is None:
         return value
     refs = References(effective, lambda: call.context(item), call.frame.scope)
     return state.item_selector.evaluate(refs)
 
 
-async def _map(state: model.Map, raw: Any, call: _StateCall) -> _Outcome:
+async def _map(state: model.Map, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     run, frame = call.run, call.frame
     if state.distributed:
         if run.distributed_map is None:
             raise StatesError("States.Runtime", "Distributed Map needs a DistributedMapRunner")
-        results = await run.distributed_map.run(state, effective, run, frame)
+        try:
+            results = await run.distributed_map.run(state, effective, call)
+        except StatesError:
+            frame.cursor.add("MapStateFailed", None)
+            raise
+        frame.cursor.add("MapStateSucceeded", None)
         return _finish_result(state, raw, call, results)
 
     items = map_items(state, call, effective)
@@ -465,7 +481,7 @@ async def _map(state: model.Map, raw: Any, call: _StateCall) -> _Outcome:
     return _finish_result(state, raw, call, results)
 
 
-StateFunction = Callable[[Any, Any, _StateCall], Awaitable[_Outcome]]
+StateFunction = Callable[[Any, Any, StateCall], Awaitable[_Outcome]]
 
 STATE_TYPES: dict[str, StateFunction] = {
     "Pass": _pass,
@@ -507,7 +523,7 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     retry_count = 0
     execute = STATE_TYPES[state.type]
     while True:
-        call = _StateCall(run, frame, state, entered, retry_count)
+        call = StateCall(run, frame, state, entered, retry_count)
         try:
             outcome = await execute(state, raw, call)
             break

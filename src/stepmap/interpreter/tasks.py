@@ -25,7 +25,7 @@ from typing import Any
 from stepmap.asl.payload import dumps
 from stepmap.errors import EngineError, StatesError
 from stepmap.functions import FunctionRegistry, function_name_of
-from stepmap.worker import CallResult, Invocation, call_handler
+from stepmap.runtime import CallResult, Invocation, call_handler
 
 __all__ = ["LAMBDA_INVOKE", "HandlerInvoker", "TaskTarget", "lambda_envelope", "resolve_task"]
 
@@ -122,8 +122,10 @@ class HandlerInvoker:
         except RuntimeError as exc:  # executor shut down or broken
             raise EngineError(f"cannot submit handler call: {exc}") from exc
         try:
-            if timeout is None:
-                result: CallResult = await asyncio.wrap_future(future)
+            if future.done():  # in-process executors: no need to suspend (children are driven loop-less)
+                result: CallResult = future.result()
+            elif timeout is None:
+                result = await asyncio.wrap_future(future)
             else:
                 result = await asyncio.wait_for(asyncio.wrap_future(future), timeout)
         except TimeoutError:

@@ -8,6 +8,7 @@ the clock, and the Distributed Map runner.
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,10 @@ from stepmap.backends import make_executor
 from stepmap.errors import DefinitionError, InputError, Problem
 from stepmap.functions import FunctionRegistry, function_name_of
 from stepmap.interpreter.clock import Clock
+from stepmap.interpreter.distributed.maprun import MapRun
+from stepmap.interpreter.distributed.runner import DistributedMap
 from stepmap.interpreter.execution import Execution, execute
+from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
 
 __all__ = ["PreparedMachine", "StepmapService", "prepare", "referenced_functions"]
@@ -101,8 +105,24 @@ def _run_coroutine(factory: Callable[[], Any]) -> Any:
     return box["value"]
 
 
+def storage_env(
+    store: str | None = None, s3_endpoint: str | None = None, state_dir: str | None = None
+) -> dict[str, str]:
+    """The environment that tells handlers (in any process) where the store, tables and state live."""
+    env = {k: v for k, v in os.environ.items() if k.startswith("STEPMAP_")}
+    if state_dir is not None:
+        env["STEPMAP_STATE_DIR"] = os.path.abspath(state_dir)
+    env.setdefault("STEPMAP_STATE_DIR", os.path.abspath(".stepmap"))
+    if store is not None:
+        env["STEPMAP_STORE"] = store if "://" in store else os.path.abspath(store)
+    env.setdefault("STEPMAP_STORE", os.path.join(env["STEPMAP_STATE_DIR"], "s3"))
+    if s3_endpoint is not None:
+        env["STEPMAP_S3_ENDPOINT"] = s3_endpoint
+    return env
+
+
 class StepmapService:
-    """Runs executions with one configuration (functions, executor, clock)."""
+    """Runs executions with one configuration (functions, executor, store, clock)."""
 
     def __init__(
         self,
@@ -112,12 +132,30 @@ class StepmapService:
         code_paths: tuple[str, ...] = (),
         clock: Clock | None = None,
         max_workers: int | None = None,
+        store: str | None = None,
+        s3_endpoint: str | None = None,
+        state_dir: str | None = None,
+        observer: MapRunObserver | None = None,
     ) -> None:
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
         self.code_paths = code_paths
         self.clock = clock
-        self.executor = make_executor(executor, code_paths=code_paths, max_workers=max_workers)
+        self.env = storage_env(store, s3_endpoint, state_dir)
+        self.executor = make_executor(executor, code_paths=code_paths, max_workers=max_workers, env=self.env)
+        self.workers = 1 if executor == "sync" else (max_workers or os.cpu_count() or 1)
+        self.observer = observer
+        self.map_runs: list[MapRun] = []
+        self._store: ObjectStorePort | None = None
+
+    @property
+    def store(self) -> ObjectStorePort:
+        """The object store (opened on first use)."""
+        if self._store is None:
+            from stepmap.storage import StoreConfig, open_store
+
+            self._store = open_store(StoreConfig.from_env(self.env))
+        return self._store
 
     def validate(self, source: Any) -> list[Problem]:
         return validate(load_definition(source))
@@ -139,7 +177,15 @@ class StepmapService:
             raise InputError(f"execution name {name!r} is invalid (1-80 characters, no spaces or /:*?\"<>)")
         invoker = HandlerInvoker(self.executor, self.functions)
         input_value = {} if input is None else input
-        return _run_coroutine(  # type: ignore[no-any-return]
+        distributed = DistributedMap(
+            self.executor,
+            self.functions,
+            _LazyStore(self),
+            observer=self.observer,
+            workers=self.workers,
+            tmp_dir=os.path.join(self.env["STEPMAP_STATE_DIR"], "tmp"),
+        )
+        execution: Execution = _run_coroutine(
             lambda: execute(
                 prepared.machine,
                 input_value,
@@ -147,5 +193,18 @@ class StepmapService:
                 clock=self.clock,
                 name=name,
                 state_machine_name=prepared.name,
+                distributed_map=distributed,
             )
         )
+        self.map_runs.extend(distributed.map_runs)
+        return execution
+
+
+class _LazyStore:
+    """Opens the service's store only when a Distributed Map first touches it."""
+
+    def __init__(self, service: StepmapService) -> None:
+        self._service = service
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service.store, name)

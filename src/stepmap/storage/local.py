@@ -163,7 +163,7 @@ class LocalObjectStore(ObjectStore):
     def open(self, bucket: str, key: str) -> BinaryIO:
         _, path = self._path(bucket, key)
         with self._os_errors(bucket, key):
-            return open(path, "rb")  # noqa: SIM115 - the caller closes it
+            return open(path, "rb")
 
     def head(self, bucket: str, key: str) -> ObjectInfo:
         _, path = self._path(bucket, key)
@@ -210,13 +210,13 @@ class LocalObjectStore(ObjectStore):
             for attempt in range(5):
                 tmp = os.path.join(parent, f".tmp-{secrets.token_hex(8)}")
                 try:
-                    os.makedirs(parent, exist_ok=True)
                     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
                     break
                 except FileNotFoundError:
-                    # A concurrent delete pruned the folder we just made: make it again.
+                    # Folders missing, or pruned by a concurrent delete since we made them.
                     if attempt == 4 or not os.path.isdir(bdir):
                         raise
+                    _make_folders(bdir, os.path.relpath(parent, bdir))
             try:
                 with os.fdopen(fd, "wb") as f:
                     f.write(data)
@@ -246,6 +246,19 @@ class LocalObjectStore(ObjectStore):
             parent = os.path.dirname(parent)
 
 
+def _make_folders(top: str, relative: str) -> None:
+    """``os.makedirs`` without its recursion: a key may nest a thousand folders deep."""
+    if relative == os.curdir:
+        return
+    path = top
+    for part in relative.split(os.sep):
+        path = os.path.join(path, part)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            pass
+
+
 def _sorted_entries(folder: str, base: bytes) -> Iterator[tuple[bytes, bool, str]]:
     """A folder's entries as ``(full key bytes, is_dir, path)`` in listing order."""
     entries = []
@@ -253,7 +266,8 @@ def _sorted_entries(folder: str, base: bytes) -> Iterator[tuple[bytes, bool, str
         with os.scandir(folder) as it:
             for entry in it:
                 parsed = None if entry.name.startswith(".") else parse_name(entry.name)
-                if parsed is not None:
+                # A name whose kind disagrees with the file system was not written by this store.
+                if parsed is not None and parsed[1] == entry.is_dir(follow_symlinks=False):
                     entries.append((base + parsed[0], parsed[1], entry.path))
     except FileNotFoundError:
         pass  # pruned by a concurrent delete

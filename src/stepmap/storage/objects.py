@@ -106,7 +106,9 @@ def check_bucket_name(bucket: str) -> None:
     """Raise :class:`StoreError` unless ``bucket`` follows S3's general purpose bucket naming rules."""
     why = None
     if not isinstance(bucket, str) or not _BUCKET_RE.fullmatch(bucket):
-        why = "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+        why = (
+            "3 to 63 lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit"
+        )
     elif ".." in bucket:
         why = "without two adjacent periods"
     elif _IP_RE.fullmatch(bucket):

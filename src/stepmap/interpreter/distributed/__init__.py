@@ -1,0 +1,1 @@
+"""Distributed Map: reader -> selector -> batcher -> chunks of child executions -> results/writer."""
