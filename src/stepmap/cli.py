@@ -1,8 +1,8 @@
 """The ``stepmap`` command line: parses flags, builds the service, prints.
 
 Exit codes: 0 the execution succeeded (or the definition is valid); 1 the execution failed, timed out or was
-aborted (``{"error", "cause"}`` on stderr); 2 the definition is invalid or the input is wrong (every problem on
-stderr). stdout carries only the result, so it can be piped. A mistake in the user's input never prints a
+aborted (``{"error", "cause"}`` on stderr); 2 the definition is invalid or the input is wrong (every problem
+on stderr). stdout carries only the result, so it can be piped. A mistake in the user's input never prints a
 Python traceback.
 """
 
@@ -65,6 +65,48 @@ def _print_problems(problems: list[Any]) -> None:
         click.echo(f"  {problem}", err=True)
 
 
+def store_options(fn: Any) -> Any:
+    """--store, --s3-endpoint and --state-dir (each also read from its environment variable)."""
+    fn = click.option(
+        "--state-dir",
+        envvar="STEPMAP_STATE_DIR",
+        default=None,
+        metavar="DIR",
+        help="State directory: journal, tables, default store (default .stepmap).",
+    )(fn)
+    fn = click.option(
+        "--s3-endpoint",
+        envvar="STEPMAP_S3_ENDPOINT",
+        default=None,
+        metavar="URL",
+        help="S3-compatible endpoint.",
+    )(fn)
+    fn = click.option(
+        "--store",
+        envvar="STEPMAP_STORE",
+        default=None,
+        metavar="DIR|s3://",
+        help="Object store: a directory (buckets are folders) or s3:// (default <state-dir>/s3).",
+    )(fn)
+    return fn
+
+
+def _journal(state_dir: str | None) -> Any:
+    import os
+
+    from stepmap.journal import Journal
+
+    directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+    path = os.path.join(directory, "journal.sqlite")
+    if not os.path.exists(path):
+        _fail(f"no journal in {directory!r} yet: run an execution first (or pass --state-dir)")
+    return Journal(path)
+
+
+def _print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="stepmap")
 def main() -> None:
@@ -81,7 +123,9 @@ def main() -> None:
     metavar="NAME=MODULE:ATTR",
     help="Register a handler under a function name (repeatable).",
 )
-@click.option("--functions", multiple=True, metavar="MODULE", help="Register every public function of a module.")
+@click.option(
+    "--functions", multiple=True, metavar="MODULE", help="Register every public function of a module."
+)
 @click.option("--code", multiple=True, metavar="DIR", help="Put DIR on the import path for handlers.")
 @click.option(
     "--executor",
@@ -93,6 +137,7 @@ def main() -> None:
 @click.option("--name", default=None, help="Execution name (default: a generated UUID).")
 @click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+@store_options
 def run(
     definition: str,
     input_text: str | None,
@@ -103,15 +148,35 @@ def run(
     name: str | None,
     history: bool,
     quiet: bool,
+    store: str | None,
+    s3_endpoint: str | None,
+    state_dir: str | None,
 ) -> None:
     """Run the state machine in DEFINITION (.json, .asl.json or .yaml file) and print its output."""
+    from contextlib import ExitStack
+
     from stepmap.service.runner import StepmapService
 
     try:
         value = _read_input(input_text)
         registry = _registry(function, functions, code)
-        service = StepmapService(functions=registry, executor=executor, code_paths=code)
-        execution = service.start_execution(definition, value, name=name)
+        with ExitStack() as stack:
+            observer = None
+            if not quiet and sys.stderr.isatty():
+                from stepmap.progress import MapRunProgress
+
+                observer = stack.enter_context(MapRunProgress())
+            service = StepmapService(
+                functions=registry,
+                executor=executor,
+                code_paths=code,
+                store=store,
+                s3_endpoint=s3_endpoint,
+                state_dir=state_dir,
+                observer=observer,
+                journal=True,
+            )
+            execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:
         click.echo(f"stepmap: {definition}: invalid definition ({len(exc.problems)} problem(s)):", err=True)
         _print_problems(exc.problems)
@@ -136,7 +201,9 @@ def run(
 
 @main.command()
 @click.argument("definition")
-@click.option("--json", "as_json", is_flag=True, help="Print diagnostics as JSON (like ValidateStateMachineDefinition).")
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print diagnostics as JSON (like ValidateStateMachineDefinition)."
+)
 def validate(definition: str, as_json: bool) -> None:
     """Check DEFINITION and print every problem; exit 0 when valid, 2 otherwise."""
     from stepmap.api import validate as validate_definition
@@ -151,11 +218,76 @@ def validate(definition: str, as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2))
     else:
         if problems:
-            click.echo(f"{definition}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)", err=True)
+            click.echo(
+                f"{definition}: {len(errors)} error(s), {len(problems) - len(errors)} warning(s)", err=True
+            )
             _print_problems(problems)
         else:
             click.echo(f"{definition}: OK")
     sys.exit(EXIT_INVALID if errors else 0)
+
+
+state_dir_option = click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR")
+
+
+@main.command()
+@state_dir_option
+def executions(state_dir: str | None) -> None:
+    """List executions, newest first."""
+    for record in _journal(state_dir).executions():
+        click.echo(
+            f"{record['status']:<10} {record['startDate']}  {record['name']}  {record['executionArn']}"
+        )
+
+
+@main.command()
+@click.argument("execution")
+@state_dir_option
+def describe(execution: str, state_dir: str | None) -> None:
+    """Describe EXECUTION (its name or ARN), as DescribeExecution does."""
+    try:
+        _print_json(_journal(state_dir).execution(execution))
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@main.command(name="history")
+@click.argument("execution")
+@state_dir_option
+def history_command(execution: str, state_dir: str | None) -> None:
+    """Print the history events of EXECUTION (its name or ARN)."""
+    try:
+        _print_json(_journal(state_dir).history(execution))
+    except InputError as exc:
+        _fail(str(exc))
+
+
+@main.command(name="map-runs")
+@click.option("--execution", default=None, help="Only the Map Runs of this execution (name or ARN).")
+@state_dir_option
+def map_runs(execution: str | None, state_dir: str | None) -> None:
+    """List Map Runs with their status and item counts."""
+    try:
+        records = _journal(state_dir).map_runs(execution)
+    except InputError as exc:
+        _fail(str(exc))
+    for record in records:
+        items = record["itemCounts"]
+        click.echo(
+            f"{record['status']:<10} {record['startDate']}  items {items['succeeded']}/{items['total']} "
+            f"succeeded, {items['failed']} failed  {record['mapRunArn']}"
+        )
+
+
+@main.command(name="describe-map-run")
+@click.argument("map_run_arn")
+@state_dir_option
+def describe_map_run(map_run_arn: str, state_dir: str | None) -> None:
+    """Describe a Map Run, as DescribeMapRun does."""
+    try:
+        _print_json(_journal(state_dir).map_run(map_run_arn))
+    except InputError as exc:
+        _fail(str(exc))
 
 
 if __name__ == "__main__":  # pragma: no cover

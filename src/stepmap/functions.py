@@ -70,7 +70,7 @@ class HandlerRef:
                 raise InputError(f"module {self.module!r} has no attribute {self.attr!r}") from None
         if not callable(obj):
             raise InputError(f"handler {self} is not callable")
-        return obj  # type: ignore[no-any-return]
+        return obj
 
 
 HandlerTarget = HandlerRef | Handler

@@ -119,11 +119,8 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     started = time.monotonic()
     machine, loop_free = _machine(job)
     invoker = HandlerInvoker(SyncExecutor(), job.functions, region=job.region, account=job.account)
-    clock: Clock
-    if job.manual_clock_start is not None:
-        clock = ManualClock(job.manual_clock_start)
-    else:
-        clock = BlockingClock()
+    start = job.manual_clock_start
+    clock: Clock = ManualClock(start) if start is not None else BlockingClock()
     logs: list[str] = []
     log_size = 0
 

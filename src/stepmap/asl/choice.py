@@ -190,7 +190,9 @@ def compile_rule(rule: Mapping[str, Any]) -> Predicate:
             other = compile_path(rule[path_key])
             get_other = _variable_getter(other)
 
-            def compare_paths(refs: References, coerce=coerce, compare=compare, get_other=get_other) -> bool:
+            def compare_paths(
+                refs: References, coerce=coerce, compare=compare, get_other=get_other, other=other
+            ) -> bool:
                 value = get(refs)
                 if value is _MISSING:
                     raise _missing_variable(variable)

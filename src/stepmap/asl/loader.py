@@ -24,7 +24,9 @@ def parse_json(text: str, what: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise InputError(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        raise InputError(
+            f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply") from None
 
@@ -46,7 +48,9 @@ def load_definition(source: Mapping[str, Any] | str | os.PathLike[str]) -> Any:
         return dict(source)
     if isinstance(source, str) and source.lstrip().startswith("{"):
         if len(source) > MAX_DEFINITION_CHARS:
-            raise InputError(f"the definition has {len(source)} characters; AWS allows {MAX_DEFINITION_CHARS}")
+            raise InputError(
+                f"the definition has {len(source)} characters; AWS allows {MAX_DEFINITION_CHARS}"
+            )
         return parse_json(source, "the definition")
     path = Path(source)
     what = f"definition file {str(path)!r}"

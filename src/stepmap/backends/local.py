@@ -44,7 +44,10 @@ def local_pool(
         if pool is None or getattr(pool, "_broken", False) or getattr(pool, "_shutdown_thread", False):
             add_code_paths(code_paths)
             pool = ProcessPoolExecutor(
-                max_workers=workers, mp_context=_context(), initializer=_init_worker, initargs=(code_paths, env)
+                max_workers=workers,
+                mp_context=_context(),
+                initializer=_init_worker,
+                initargs=(code_paths, env),
             )
             _pools[key] = pool
         return pool

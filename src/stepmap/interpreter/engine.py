@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -205,8 +205,10 @@ def _assign(template: Any, call: StateCall, document: Any) -> dict[str, Any] | N
         return None
     values = template.evaluate(call.refs(document))
     if len(dumps(values).encode()) > PAYLOAD_LIMIT:
-        raise StatesError("States.DataLimitExceeded", f"The Assign of state '{call.state.name}' exceeds 256 KiB")
-    return values  # type: ignore[no-any-return]
+        raise StatesError(
+            "States.DataLimitExceeded", f"The Assign of state '{call.state.name}' exceeds 256 KiB"
+        )
+    return values
 
 
 @dataclass
@@ -232,13 +234,17 @@ async def _pass(state: model.Pass, raw: Any, call: StateCall) -> _Outcome:
 def _number_from_path(call: StateCall, path: JsonPath, document: Any, what: str) -> float:
     value = _apply_path(path, call, document, what)
     if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise StatesError("States.Runtime", f"The value of {what} '{path.text}' must be a non-negative number")
+        raise StatesError(
+            "States.Runtime", f"The value of {what} '{path.text}' must be a non-negative number"
+        )
     return float(value)
 
 
 async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
-    parameters = state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
+    parameters = (
+        state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
+    )
     target = resolve_task(state.resource, parameters)
     timeout = state.timeout_seconds
     if state.timeout_seconds_path is not None:
@@ -257,15 +263,23 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
         common = {"resourceType": "lambda", "resource": "invoke"}
         cursor.add(
             "TaskScheduled",
-            {**common, "region": run.invoker.region, "parameters": dumps(parameters),
-             **({"timeoutInSeconds": int(timeout)} if timeout else {})},
+            {
+                **common,
+                "region": run.invoker.region,
+                "parameters": dumps(parameters),
+                **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+            },
         )
         cursor.add("TaskStarted", common)
     else:
         cursor.add(
             "LambdaFunctionScheduled",
-            {"resource": arn, "input": payload_json, "inputDetails": {"truncated": False},
-             **({"timeoutInSeconds": int(timeout)} if timeout else {})},
+            {
+                "resource": arn,
+                "input": payload_json,
+                "inputDetails": {"truncated": False},
+                **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+            },
         )
         cursor.add("LambdaFunctionStarted", None)
     try:
@@ -283,7 +297,9 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
         raise
     if target.optimized:
         result = lambda_envelope(result, request_id, target.qualifier)
-        cursor.add("TaskSucceeded", {**common, "output": dumps(result), "outputDetails": {"truncated": False}})
+        cursor.add(
+            "TaskSucceeded", {**common, "output": dumps(result), "outputDetails": {"truncated": False}}
+        )
     else:
         cursor.add("LambdaFunctionSucceeded", {"output": result_json, "outputDetails": {"truncated": False}})
     if state.result_selector is not None:
@@ -350,7 +366,9 @@ async def _fail(state: model.Fail, raw: Any, call: StateCall) -> _Outcome:
     cause = state.cause_ref(refs) if state.cause_ref is not None else state.cause
     for what, value in (("ErrorPath", error), ("CausePath", cause)):
         if value is not None and not isinstance(value, str):
-            raise StatesError("States.Runtime", f"The {what} of state '{state.name}' must resolve to a string")
+            raise StatesError(
+                "States.Runtime", f"The {what} of state '{state.name}' must resolve to a string"
+            )
     raise StatesError(error or "", cause)
 
 
@@ -375,10 +393,10 @@ async def _parallel(state: model.Parallel, raw: Any, call: StateCall) -> _Outcom
     return _finish_result(state, raw, call, results)
 
 
-async def _gather_fail_fast(tasks: list[asyncio.Future[Any]]) -> list[Any]:
+async def _gather_fail_fast(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
     """Await all; on the first failure cancel the rest and raise that failure."""
     try:
-        done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
             if task.exception() is not None:
                 raise task.exception()  # type: ignore[misc]
@@ -434,17 +452,21 @@ async def _map(state: model.Map, raw: Any, call: StateCall) -> _Outcome:
         if run.distributed_map is None:
             raise StatesError("States.Runtime", "Distributed Map needs a DistributedMapRunner")
         try:
-            results = await run.distributed_map.run(state, effective, call)
+            output = await run.distributed_map.run(state, effective, call)
         except StatesError:
             frame.cursor.add("MapStateFailed", None)
             raise
         frame.cursor.add("MapStateSucceeded", None)
-        return _finish_result(state, raw, call, results)
+        return _finish_result(state, raw, call, output)
 
     items = map_items(state, call, effective)
-    limit = resolve_int(call, effective, state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath")
+    limit = resolve_int(
+        call, effective, state.max_concurrency, state.max_concurrency_path, "MaxConcurrencyPath"
+    )
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 0:
-        raise StatesError("States.Runtime", f"MaxConcurrency must be a non-negative integer, got {dumps(limit)}")
+        raise StatesError(
+            "States.Runtime", f"MaxConcurrency must be a non-negative integer, got {dumps(limit)}"
+        )
     inputs = [select_item(state, call, effective, value, item) for value, item in items]
     frame.cursor.add("MapStateStarted", {"length": len(inputs)})
     results: list[Any] = [None] * len(inputs)

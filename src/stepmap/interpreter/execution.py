@@ -80,7 +80,9 @@ def state_machine_arn(name: str, region: str = "us-east-1", account: str = "1234
     return f"arn:aws:states:{region}:{account}:stateMachine:{name}"
 
 
-def execution_arn(machine_name: str, name: str, region: str = "us-east-1", account: str = "123456789012") -> str:
+def execution_arn(
+    machine_name: str, name: str, region: str = "us-east-1", account: str = "123456789012"
+) -> str:
     return f"arn:aws:states:{region}:{account}:execution:{machine_name}:{name}"
 
 

@@ -76,8 +76,11 @@ def lambda_envelope(payload: Any, request_id: str, qualifier: str | None) -> dic
     return {
         "ExecutedVersion": qualifier or "$LATEST",
         "Payload": payload,
-        "SdkHttpMetadata": {"AllHttpHeaders": {k: [v] for k, v in headers.items()}, "HttpHeaders": headers,
-                            "HttpStatusCode": 200},
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {k: [v] for k, v in headers.items()},
+            "HttpHeaders": headers,
+            "HttpStatusCode": 200,
+        },
         "SdkResponseMetadata": {"RequestId": request_id},
         "StatusCode": 200,
     }

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from stepmap.interpreter.distributed.runner import DistributedMap
 from stepmap.interpreter.execution import Execution, execute
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
+from stepmap.journal import Journal
 
 __all__ = ["PreparedMachine", "StepmapService", "prepare", "referenced_functions"]
 
@@ -136,6 +138,7 @@ class StepmapService:
         s3_endpoint: str | None = None,
         state_dir: str | None = None,
         observer: MapRunObserver | None = None,
+        journal: bool = False,
     ) -> None:
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
@@ -144,7 +147,10 @@ class StepmapService:
         self.env = storage_env(store, s3_endpoint, state_dir)
         self.executor = make_executor(executor, code_paths=code_paths, max_workers=max_workers, env=self.env)
         self.workers = 1 if executor == "sync" else (max_workers or os.cpu_count() or 1)
-        self.observer = observer
+        self.journal = (
+            Journal(os.path.join(self.env["STEPMAP_STATE_DIR"], "journal.sqlite")) if journal else None
+        )
+        self.observer = _Observers(observer, self.journal)
         self.map_runs: list[MapRun] = []
         self._store: ObjectStorePort | None = None
 
@@ -162,7 +168,9 @@ class StepmapService:
 
     def check_functions(self, prepared: PreparedMachine) -> None:
         missing = [
-            Problem("INVALID_RESOURCE", f"function {fn!r} is not registered (use --function {fn}=module:attr)", at)
+            Problem(
+                "INVALID_RESOURCE", f"function {fn!r} is not registered (use --function {fn}=module:attr)", at
+            )
             for fn, at in referenced_functions(prepared.definition)
             if fn not in self.functions
         ]
@@ -174,7 +182,7 @@ class StepmapService:
         prepared = source if isinstance(source, PreparedMachine) else prepare(source)
         self.check_functions(prepared)
         if name is not None and not function_name_of(name):
-            raise InputError(f"execution name {name!r} is invalid (1-80 characters, no spaces or /:*?\"<>)")
+            raise InputError(f'execution name {name!r} is invalid (1-80 characters, no spaces or /:*?"<>)')
         invoker = HandlerInvoker(self.executor, self.functions)
         input_value = {} if input is None else input
         distributed = DistributedMap(
@@ -197,6 +205,8 @@ class StepmapService:
             )
         )
         self.map_runs.extend(distributed.map_runs)
+        if self.journal is not None:
+            self.journal.record_execution(execution.describe(), execution.history)
         return execution
 
 
@@ -208,3 +218,32 @@ class _LazyStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service.store, name)
+
+
+class _Observers:
+    """Fans Map Run events out to the journal (throttled) and to a caller's observer (progress bars)."""
+
+    def __init__(self, observer: MapRunObserver | None, journal: Journal | None) -> None:
+        self.observer = observer
+        self.journal = journal
+        self._last = 0.0
+
+    def map_run_started(self, map_run: MapRun) -> None:
+        if self.journal is not None:
+            self.journal.record_map_run(map_run.describe())
+        if self.observer is not None:
+            self.observer.map_run_started(map_run)
+
+    def map_run_progress(self, map_run: MapRun) -> None:
+        now = time.monotonic()
+        if self.journal is not None and now - self._last >= 1.0:
+            self._last = now
+            self.journal.record_map_run(map_run.describe())
+        if self.observer is not None:
+            self.observer.map_run_progress(map_run)
+
+    def map_run_finished(self, map_run: MapRun) -> None:
+        if self.journal is not None:
+            self.journal.record_map_run(map_run.describe())
+        if self.observer is not None:
+            self.observer.map_run_finished(map_run)

@@ -13,6 +13,7 @@ most ``MaxConcurrency`` chunks are in flight.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
@@ -68,16 +69,24 @@ def _settings(state: model.Map, call: StateCall, effective: Any) -> _Settings:
     )
     if concurrency < 0:
         raise StatesError("States.Runtime", "MaxConcurrency cannot be negative.")
-    count = setting(state.tolerated_failure_count, state.tolerated_failure_count_path, "ToleratedFailureCount")
+    count = setting(
+        state.tolerated_failure_count, state.tolerated_failure_count_path, "ToleratedFailureCount"
+    )
     if count is not None:
         count = _int_setting(count, "ToleratedFailureCount")
         if count < 0:
             raise StatesError("States.Runtime", "ToleratedFailureCount cannot be negative.")
     percentage = setting(
-        state.tolerated_failure_percentage, state.tolerated_failure_percentage_path, "ToleratedFailurePercentage"
+        state.tolerated_failure_percentage,
+        state.tolerated_failure_percentage_path,
+        "ToleratedFailurePercentage",
     )
     if percentage is not None:
-        if isinstance(percentage, bool) or not isinstance(percentage, int | float) or not 0 <= percentage <= 100:
+        if (
+            isinstance(percentage, bool)
+            or not isinstance(percentage, int | float)
+            or not 0 <= percentage <= 100
+        ):
             raise StatesError("States.Runtime", "ToleratedFailurePercentage must be between 0 and 100.")
         percentage = float(percentage)
     batcher = state.item_batcher
@@ -162,7 +171,9 @@ class DistributedMap:
             raise StatesError(what, "No object store is configured for this execution")
         return self.store
 
-    def _items(self, state: model.Map, call: StateCall, effective: Any) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def _items(
+        self, state: model.Map, call: StateCall, effective: Any
+    ) -> Iterator[tuple[Any, dict[str, Any]]]:
         if state.item_reader is not None:
             spec = _reader_spec(state, call, effective)
             store = self._store("States.ItemReaderFailed")
@@ -233,7 +244,9 @@ class DistributedMap:
             self.observer.map_run_finished(map_run)
         return result
 
-    def _writer(self, state: model.Map, call: StateCall, effective: Any, map_run: MapRun) -> ResultWriter | None:
+    def _writer(
+        self, state: model.Map, call: StateCall, effective: Any, map_run: MapRun
+    ) -> ResultWriter | None:
         spec = state.result_writer
         if spec is None or "Resource" not in spec:
             return None  # WriterConfig alone only shapes the in-state output
@@ -304,13 +317,16 @@ class _MapRunState:
                 if selector is None:
                     yield value
                 else:
-                    yield selector.evaluate(References(effective, lambda item=item: call.context(item), scope))
+                    context_fn = functools.partial(call.context, item)
+                    yield selector.evaluate(References(effective, context_fn, scope))
 
         if not self.settings.batching:
             for index, value in enumerate(selected()):
                 text = dumps(value)
                 if len(text.encode()) > PAYLOAD_LIMIT:
-                    raise StatesError("States.DataLimitExceeded", f"The input of child {index} exceeds 262144 bytes")
+                    raise StatesError(
+                        "States.DataLimitExceeded", f"The input of child {index} exceeds 262144 bytes"
+                    )
                 yield index, text, 1
             return
         settings = self.settings
@@ -327,7 +343,8 @@ class _MapRunState:
             if overhead + len(text.encode()) > max_bytes:
                 raise StatesError(
                     "States.Runtime",
-                    f"An item of {len(text.encode())} bytes does not fit in MaxInputBytesPerBatch ({max_bytes})",
+                    f"An item of {len(text.encode())} bytes does not fit in "
+                    f"MaxInputBytesPerBatch ({max_bytes})",
                 )
             if batch and (len(batch) >= max_items or size + item_bytes > max_bytes):
                 yield index, self._batch_text(prefix, batch), len(batch)
@@ -480,7 +497,8 @@ class _MapRunState:
         if self.outputs is None:
             raise StatesError(
                 "States.DataLimitExceeded",
-                f"The state/task '{self.state.name}' returned a result with a size exceeding the maximum number "
+                f"The state/task '{self.state.name}' returned a result with a size exceeding the "
+                "maximum number "
                 "of bytes service limit.",
             )
         return self._shape_outputs(self.outputs)
