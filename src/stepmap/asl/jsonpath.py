@@ -1032,6 +1032,11 @@ class JsonPath:
     def _not_found(self, message: str | None = None) -> PathNotFound:
         return PathNotFound(self.text, message or f"No results for path: {self._normalized}")
 
+    @property
+    def is_reference(self) -> bool:
+        """Only names and integer indexes (no function): what ASL calls a reference path."""
+        return self._plan.keys is not None and self._plan.func is None
+
     def normalized(self) -> str:
         """The AWS-style normalized form used in messages, e.g. ``$['a']['b'][0]``."""
         return self._normalized

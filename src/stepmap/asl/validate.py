@@ -902,7 +902,9 @@ class _Checker:
         try:
             compiled = compile_path(text)
         except Exception as exc:  # JsonPathError, and anything a hostile string provokes
-            self.schema(f"{name} {_show(text)} is not a valid JSONPath: {_reason(exc)}", loc)
+            reason = _reason(exc)
+            shown = "" if _clip(text) in reason else f" {_show(text)}"
+            self.schema(f"{name}{shown} is not a valid JSONPath: {reason}", loc)
             return
         if result and compiled.root != "$":
             self.schema(
@@ -919,7 +921,9 @@ class _Checker:
         try:
             compile_intrinsic(text.strip())
         except Exception as exc:  # IntrinsicSyntaxError, and anything a hostile string provokes
-            self.schema(f"{name} {_show(text)} is not a valid intrinsic function call: {_reason(exc)}", loc)
+            reason = _reason(exc)
+            shown = "" if _clip(text) in reason else f" {_show(text)}"
+            self.schema(f"{name}{shown} is not a valid intrinsic function call: {reason}", loc)
 
     def value_ref(self, text: str, loc: Loc, key: str) -> None:
         """The value of a ``.$`` field: a path, a context path, a variable or an intrinsic function."""
@@ -1110,6 +1114,8 @@ def _did_you_mean(word: Any, choices: Iterable[str]) -> str:
     if not isinstance(word, str) or len(word) > 100:
         return ""
     options = list(choices)
+    if len(options) > 200:  # difflib is quadratic; a suggestion is not worth seconds on huge definitions
+        return ""
     lowered = {c.lower(): c for c in options}
     if word.lower() in lowered and lowered[word.lower()] != word:
         return f"; did you mean '{lowered[word.lower()]}'?"

@@ -216,6 +216,7 @@ class _Outcome:
     output: Any
     next: str | None
     assigned: dict[str, Any] | None = None
+    caught: bool = False  # a Catcher handled an error: go to its Next even from an End state
 
 
 async def _pass(state: model.Pass, raw: Any, call: StateCall) -> _Outcome:
@@ -240,6 +241,9 @@ def _number_from_path(call: StateCall, path: JsonPath, document: Any, what: str)
     return float(value)
 
 
+_TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
+
+
 async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     parameters = (
@@ -252,8 +256,10 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
     heartbeat = state.heartbeat_seconds
     if state.heartbeat_seconds_path is not None:
         heartbeat = _number_from_path(call, state.heartbeat_seconds_path, effective, "HeartbeatSecondsPath")
-    # A Lambda handler cannot send heartbeats, so the heartbeat bounds the whole call like a timeout.
+    # A Lambda handler cannot send heartbeats, so the heartbeat bounds the whole call like a timeout;
+    # when it is the tighter bound, its expiry is States.HeartbeatTimeout.
     limit = min((t for t in (timeout, heartbeat) if t is not None), default=None)
+    heartbeat_bound = heartbeat is not None and (timeout is None or heartbeat < timeout)
     payload_json = dumps(target.payload)
     _size_check(state, payload_json)
 
@@ -288,13 +294,15 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> _Outcome:
         )
         _size_check(state, result_json)
     except StatesError as exc:
+        if exc.error == "States.Timeout" and heartbeat_bound:
+            exc = StatesError("States.HeartbeatTimeout", f"Task sent no heartbeat for {heartbeat:g} seconds")
         if target.optimized:
-            kind = "TaskTimedOut" if exc.error == "States.Timeout" else "TaskFailed"
+            kind = "TaskTimedOut" if exc.error in _TIMEOUTS else "TaskFailed"
             cursor.add(kind, {**common, "error": exc.error, "cause": exc.cause or ""})
         else:
-            kind = "LambdaFunctionTimedOut" if exc.error == "States.Timeout" else "LambdaFunctionFailed"
+            kind = "LambdaFunctionTimedOut" if exc.error in _TIMEOUTS else "LambdaFunctionFailed"
             cursor.add(kind, {"error": exc.error, "cause": exc.cause or ""})
-        raise
+        raise exc from None
     if target.optimized:
         result = lambda_envelope(result, request_id, target.qualifier)
         cursor.add(
@@ -395,6 +403,8 @@ async def _parallel(state: model.Parallel, raw: Any, call: StateCall) -> _Outcom
 
 async def _gather_fail_fast(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
     """Await all; on the first failure cancel the rest and raise that failure."""
+    if not tasks:
+        return []
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
         for task in done:
@@ -541,7 +551,10 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
             f"{state.type}StateEntered",
             {"name": state.name, "input": dumps(raw), "inputDetails": {"truncated": False}},
         )
+    # Per retrier: attempts so far (the back-off grows with them) and attempts per error name (what
+    # MaxAttempts bounds, as AWS's "complex retry scenarios" example shows).
     attempts = [0] * len(state.retry)
+    per_error: list[dict[str, int]] = [{} for _ in state.retry]
     retry_count = 0
     execute = STATE_TYPES[state.type]
     while True:
@@ -557,9 +570,11 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
             )
             if retrier_index is not None and _retryable(exc.error):
                 retrier = state.retry[retrier_index]
-                if attempts[retrier_index] < retrier.max_attempts:
+                seen = per_error[retrier_index]
+                if seen.get(exc.error, 0) < retrier.max_attempts:
                     delay = _retry_delay(retrier, attempts[retrier_index])
                     attempts[retrier_index] += 1
+                    seen[exc.error] = seen.get(exc.error, 0) + 1
                     retry_count += 1
                     await run.sleep(delay)
                     run.check_deadline()
@@ -572,7 +587,7 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
                 error_output["Cause"] = ""
             assigned = _assign(catcher.assign, call, error_output)
             output = _apply_result_path(catcher.result_path, raw, error_output)
-            outcome = _Outcome(output, catcher.next, assigned)
+            outcome = _Outcome(output, catcher.next, assigned, caught=True)
             break
     if outcome.assigned:
         frame.scope.values.update(outcome.assigned)
@@ -584,7 +599,7 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
             details["assignedVariables"] = {k: dumps(v) for k, v in outcome.assigned.items()}
             details["assignedVariablesDetails"] = {"truncated": False}
         cursor.add(f"{state.type}StateExited", details)
-    if state.type == "Succeed" or state.end:
+    if not outcome.caught and (state.type == "Succeed" or state.end):
         return outcome.output, None
     return outcome.output, outcome.next
 

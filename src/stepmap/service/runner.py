@@ -20,7 +20,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
 from stepmap.errors import DefinitionError, InputError, Problem
-from stepmap.functions import FunctionRegistry, function_name_of
+from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.runner import DistributedMap
@@ -176,6 +176,10 @@ class StepmapService:
         ]
         if missing:
             raise DefinitionError(missing)
+        for fn, _ in referenced_functions(prepared.definition):
+            target = self.functions.get(fn)
+            if isinstance(target, HandlerRef):
+                target.load()  # an unimportable handler is the user's mistake: say so before running
 
     def start_execution(self, source: Any, input: Any = None, *, name: str | None = None) -> Execution:
         """Run an execution to completion (synchronously) and return its record."""

@@ -247,16 +247,22 @@ class LocalObjectStore(ObjectStore):
 
 
 def _make_folders(top: str, relative: str) -> None:
-    """``os.makedirs`` without its recursion: a key may nest a thousand folders deep."""
+    """``os.makedirs`` without its recursion (a key may nest a thousand folders deep), each step
+    relative to the folder made before so that the work stays linear in the depth."""
     if relative == os.curdir:
         return
-    path = top
-    for part in relative.split(os.sep):
-        path = os.path.join(path, part)
-        try:
-            os.mkdir(path)
-        except FileExistsError:
-            pass
+    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for part in relative.split(os.sep):
+            try:
+                os.mkdir(part, dir_fd=fd)
+            except FileExistsError:
+                pass
+            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
+            os.close(fd)
+            fd = inner
+    finally:
+        os.close(fd)
 
 
 def _sorted_entries(folder: str, base: bytes) -> Iterator[tuple[bytes, bool, str]]:

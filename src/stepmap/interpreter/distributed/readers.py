@@ -53,7 +53,7 @@ import gzip
 import io
 import json
 import math
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import islice
@@ -111,11 +111,12 @@ class _Plan:
     block_size: int | None
 
 
-def read_items(store: ObjectStorePort, spec: ReaderSpec) -> Iterator[Item]:
+def read_items(store: ObjectStorePort, spec: ReaderSpec) -> Generator[Item, None, None]:
     """Yield ``(item, source)`` for every item the reader describes, lazily and in order.
 
     The spec is checked now (a bad ``MaxItems``, a missing ``Bucket``... raise ``StatesError`` from
-    this call); problems with the data surface while iterating.
+    this call); problems with the data surface while iterating. Closing the generator early closes the
+    object being read.
     """
     plan = _plan(spec)
     return _guarded(_items(store, plan), plan)
@@ -132,7 +133,9 @@ def _plan(spec: ReaderSpec) -> _Plan:
     params = spec.parameters if isinstance(spec.parameters, Mapping) else {}
     config = spec.reader_config if isinstance(spec.reader_config, Mapping) else {}
     if spec.resource not in (LIST_OBJECTS, GET_OBJECT):
-        raise _fail(f"ItemReader Resource {spec.resource!r} is not supported; use {LIST_OBJECTS} or {GET_OBJECT}")
+        raise _fail(
+            f"ItemReader Resource {spec.resource!r} is not supported; use {LIST_OBJECTS} or {GET_OBJECT}"
+        )
     bucket = params.get("Bucket")
     if not isinstance(bucket, str) or not bucket:
         raise _fail("ItemReader Parameters need a non-empty string 'Bucket'")
@@ -149,7 +152,9 @@ def _plan(spec: ReaderSpec) -> _Plan:
     flatten = transformation == "LOAD_AND_FLATTEN"
     if spec.resource == LIST_OBJECTS:
         if flatten and input_type not in _FILE_TYPES:
-            raise _fail("Transformation LOAD_AND_FLATTEN needs ReaderConfig.InputType CSV, JSON, JSONL or PARQUET")
+            raise _fail(
+                "Transformation LOAD_AND_FLATTEN needs ReaderConfig.InputType CSV, JSON, JSONL or PARQUET"
+            )
         if manifest_type is not None:
             raise _fail(f"ReaderConfig.ManifestType works with {GET_OBJECT}, not {LIST_OBJECTS}")
     else:
@@ -158,9 +163,13 @@ def _plan(spec: ReaderSpec) -> _Plan:
         if manifest_type == "ATHENA_DATA" and input_type not in _ATHENA_TYPES:
             raise _fail("ManifestType ATHENA_DATA needs ReaderConfig.InputType CSV, JSONL or PARQUET")
         if manifest_type == "S3_INVENTORY" and input_type not in (None, "MANIFEST", "CSV"):
-            raise _fail(f"ManifestType S3_INVENTORY reads CSV inventories; InputType {input_type} does not apply")
+            raise _fail(
+                f"ManifestType S3_INVENTORY reads CSV inventories; InputType {input_type} does not apply"
+            )
         if input_type is None and manifest_type is None:
-            raise _fail(f"ItemReader {GET_OBJECT} needs ReaderConfig.InputType (CSV, JSON, JSONL, PARQUET, MANIFEST)")
+            raise _fail(
+                f"ItemReader {GET_OBJECT} needs ReaderConfig.InputType (CSV, JSON, JSONL, PARQUET, MANIFEST)"
+            )
 
     header_location = _choice(config, "CSVHeaderLocation", ("FIRST_ROW", "GIVEN"), "FIRST_ROW")
     headers = None
@@ -242,7 +251,7 @@ def _check_headers(headers: tuple[str, ...] | list[str], delimiter: str) -> None
 # -- dispatch ---------------------------------------------------------------------------------------
 
 
-def _guarded(items: Iterator[Item], plan: _Plan) -> Iterator[Item]:
+def _guarded(items: Iterator[Item], plan: _Plan) -> Generator[Item, None, None]:
     """Apply MaxItems and turn store errors into ``States.ItemReaderFailed``; close the source early."""
     limited = islice(items, plan.max_items) if plan.max_items is not None else items
     try:
@@ -250,7 +259,7 @@ def _guarded(items: Iterator[Item], plan: _Plan) -> Iterator[Item]:
     except (StatesError, EngineError):
         raise
     except StepmapError as exc:
-        raise _fail(f"ItemReader could not read from bucket {plan.bucket!r}: {exc}") from exc
+        raise _fail(f"ItemReader could not read its items: {exc}") from exc
     finally:
         close = getattr(items, "close", None)
         if close is not None:
@@ -298,7 +307,9 @@ def _load_and_flatten(store: ObjectStorePort, plan: _Plan) -> Iterator[Item]:
         yield from _read_object(store, plan.bucket, info.key, plan, input_type)
 
 
-def _read_object(store: ObjectStorePort, bucket: str, key: str, plan: _Plan, input_type: str) -> Iterator[Item]:
+def _read_object(
+    store: ObjectStorePort, bucket: str, key: str, plan: _Plan, input_type: str
+) -> Iterator[Item]:
     source = _source(bucket, key)
     reader = _FILE_READERS[input_type]
     for item in reader(store, bucket, key, plan):
@@ -358,7 +369,7 @@ def _where(bucket: str, key: str) -> str:
 def _binary(store: ObjectStorePort, bucket: str, key: str) -> Iterator[IO[bytes]]:
     """The object's bytes as a buffered stream, gunzipped when they start with the gzip magic number."""
     raw: BinaryIO = store.open(bucket, key)
-    stream: IO[bytes] | None = None
+    stream: Any = None
     try:
         head = _read_exactly(raw, 4)
         if head.startswith(_ZSTD_MAGIC):
@@ -386,7 +397,8 @@ def _data_errors(bucket: str, key: str, what: str) -> Iterator[None]:
     try:
         yield
     except UnicodeDecodeError as exc:
-        raise _fail(f"{_where(bucket, key)} is not valid UTF-8 {what} (byte {exc.start} of a chunk)") from None
+        bad = bytes(exc.object[exc.start : exc.end])
+        raise _fail(f"{_where(bucket, key)} is not valid UTF-8 {what}: {exc.reason} {bad!r}") from None
     except csv.Error as exc:
         raise _fail(f"{_where(bucket, key)} is not valid CSV: {exc}") from None
     except (EOFError, gzip.BadGzipFile) as exc:
@@ -453,7 +465,9 @@ def _resolve_pointer(document: Any, pointer: str, bucket: str, key: str) -> Any:
         elif isinstance(node, list) and token.isdigit() and (token == "0" or not token.startswith("0")):
             index = int(token)
             if index >= len(node):
-                raise _fail(f"ItemsPointer {pointer!r} points past the end of an array in {_where(bucket, key)}")
+                raise _fail(
+                    f"ItemsPointer {pointer!r} points past the end of an array in {_where(bucket, key)}"
+                )
             node = node[index]
         else:
             raise _fail(f"ItemsPointer {pointer!r} does not point to a node in {_where(bucket, key)}")
@@ -580,7 +594,9 @@ def _inventory(store: ObjectStorePort, plan: _Plan) -> Iterator[Item]:
         raise _fail(f"S3 inventory manifest {_where(bucket, key)} is not a JSON object")
     file_format = manifest.get("fileFormat", "CSV")
     if file_format != "CSV":
-        raise _fail(f"S3 inventory format {file_format!r} is not supported; Step Functions reads CSV inventories")
+        raise _fail(
+            f"S3 inventory format {file_format!r} is not supported; Step Functions reads CSV inventories"
+        )
     schema = manifest.get("fileSchema")
     files = manifest.get("files")
     if not isinstance(schema, str) or not isinstance(files, list):
@@ -592,11 +608,13 @@ def _inventory(store: ObjectStorePort, plan: _Plan) -> Iterator[Item]:
         if not isinstance(data_key, str) or not data_key:
             raise _fail(f"S3 inventory manifest {_where(bucket, key)} lists a file without a 'key'")
         source = _source(data_bucket, data_key)
-        with _text(store, data_bucket, data_key, newline="") as text_stream:
-            with _data_errors(data_bucket, data_key, "CSV"):
-                for row in csv.reader(text_stream, strict=True):
-                    if row:
-                        yield dict(zip(columns, row, strict=False)), source
+        with (
+            _text(store, data_bucket, data_key, newline="") as lines,
+            _data_errors(data_bucket, data_key, "CSV"),
+        ):
+            for row in csv.reader(lines, strict=True):
+                if row:
+                    yield dict(zip(columns, row, strict=False)), source
 
 
 def _bucket_from_arn(value: Any) -> str | None:

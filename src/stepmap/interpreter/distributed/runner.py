@@ -254,6 +254,8 @@ class DistributedMap:
             call.refs(effective)
         )
         config = spec.get("WriterConfig", {})
+        if self.tmp_dir is not None:
+            os.makedirs(self.tmp_dir, exist_ok=True)
         if not isinstance(parameters, Mapping) or not isinstance(parameters.get("Bucket"), str):
             raise StatesError("States.ResultWriterFailed", "ResultWriter Parameters need a string 'Bucket'")
         return ResultWriter(

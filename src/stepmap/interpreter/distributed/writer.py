@@ -1,0 +1,377 @@
+"""The Distributed Map ``ResultWriter``: child results streamed to AWS's export layout, in bounded memory.
+
+A Map Run with ``ResultWriter.Resource: arn:aws:states:::s3:putObject`` exports its children's results
+to the object store, in the layout AWS writes::
+
+    <Prefix>/<map-run-id>/manifest.json
+    <Prefix>/<map-run-id>/SUCCEEDED_0.json, SUCCEEDED_1.json, ...
+    <Prefix>/<map-run-id>/FAILED_0.json, ...       children FAILED, TIMED_OUT or ABORTED
+    <Prefix>/<map-run-id>/PENDING_0.json, ...      children never started (the Map Run failed first)
+
+A redriven Map Run (``redrive_count`` n > 0) writes the same files under
+``<Prefix>/<map-run-id>/Redrive-<n>/``, so the first attempt's results stay as they were. A trailing
+``/`` on the prefix is dropped; an empty prefix puts the map-run folder at the bucket's root. Files keep
+the ``.json`` suffix whatever the ``OutputType``, as AWS's do.
+
+Records (``WriterConfig.Transformation``):
+
+``NONE`` (the default)
+    AWS's execution record, keys in AWS's (alphabetical) order: ``ExecutionArn``, ``Input`` (a JSON
+    *string*), ``InputDetails: {"Included": true}``, ``Name``, ``Output`` (a JSON string), ``OutputDetails``,
+    ``RedriveCount``, ``RedriveStatus`` (``NOT_REDRIVABLE`` with ``RedriveStatusReason`` "Execution is
+    SUCCEEDED and cannot be redriven" for a success), ``StartDate``, ``StateMachineArn``, ``Status``,
+    ``StopDate``; dates as ``2023-04-27T21:22:28.712Z``. A failed child has ``Error`` and ``Cause``
+    instead of ``Output`` and is ``REDRIVABLE``; a pending one is ``{Input, InputDetails, Status}``.
+``COMPACT``
+    Successful children are recorded as their parsed output only.
+``FLATTEN``
+    As COMPACT, but an output that is an array contributes its elements, one record each.
+
+Failed and pending children are always NONE records. ``OutputType: JSON`` makes each file one JSON
+array; ``JSONL`` one record per line.
+
+Memory stays bounded: each record is encoded and appended to a temporary file (one per category, in
+``tmp_dir``) as soon as :meth:`ResultWriter.write` receives it. A file that would pass
+``max_file_bytes`` (AWS: 5 GB) is finished and uploaded, and the next record starts ``<CATEGORY>_<n+1>``.
+:meth:`ResultWriter.close` uploads the open files and writes ``manifest.json``:
+``{"DestinationBucket", "MapRunArn", "ResultFiles": {"FAILED": [...], "PENDING": [...],
+"SUCCEEDED": [{"Key", "Size"}, ...]}}``.
+
+Errors: a store failure is ``StatesError("States.ResultWriterFailed", cause)``; an ``EngineError`` from
+the store (unreachable after retries) passes through, and so does a failure of the local temporary
+directory, reported as ``EngineError``. State: the open temporary files and the finished files' keys.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import IO, Any, Literal
+
+from stepmap.errors import EngineError, StatesError, StepmapError
+from stepmap.interpreter.distributed.records import ChildResult
+from stepmap.interpreter.ports import ObjectStorePort
+
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "RecordFormat", "ResultWriter", "render_records"]
+
+DEFAULT_MAX_FILE_BYTES = 5 * 1024**3  # AWS: each result file is at most 5 GB
+FAILED = "States.ResultWriterFailed"
+SUCCEEDED_REASON = "Execution is SUCCEEDED and cannot be redriven"
+
+Category = Literal["SUCCEEDED", "FAILED", "PENDING"]
+CATEGORIES: tuple[Category, ...] = ("FAILED", "PENDING", "SUCCEEDED")  # manifest order (alphabetical)
+_CATEGORY: dict[str, Category] = {
+    "SUCCEEDED": "SUCCEEDED",
+    "FAILED": "FAILED",
+    "TIMED_OUT": "FAILED",
+    "ABORTED": "FAILED",
+    "PENDING": "PENDING",
+}
+_OUTPUT_TYPES = ("JSON", "JSONL")
+_INCLUDED = '{"Included":true}'
+_SUCCEEDED_REDRIVE = f'"RedriveStatus":"NOT_REDRIVABLE","RedriveStatusReason":"{SUCCEEDED_REASON}"'
+_quote: Callable[[str], str] = json.encoder.encode_basestring
+_TRANSFORMATIONS = ("NONE", "COMPACT", "FLATTEN")
+
+
+def aws_date(moment: datetime) -> str:
+    """A timestamp as AWS writes it in result records: UTC, milliseconds, ``Z`` (naive means UTC)."""
+    if moment.tzinfo is None:
+        return moment.isoformat(timespec="milliseconds") + "Z"
+    if moment.utcoffset():
+        moment = moment.astimezone(UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
+
+
+class _ResultFiles:
+    """One category's files: the temporary file being filled, and the keys of the finished ones."""
+
+    def __init__(self, writer: ResultWriter, category: Category) -> None:
+        self.writer = writer
+        self.category = category
+        self.finished: list[dict[str, Any]] = []
+        self.handle: IO[bytes] | None = None
+        self.path: str | None = None
+        self.size = 0
+        self.count = 0
+
+    def add(self, record: bytes) -> None:
+        writer = self.writer
+        jsonl = writer.output_type == "JSONL"
+        # bytes the record adds: a separator before it (JSON), a newline after it (JSONL), and the
+        # closing bracket the file still needs (JSON)
+        extra = 1 if jsonl else (1 if self.count else 0) + 1
+        if self.count and self.size + len(record) + extra > writer.max_file_bytes:
+            self.finish()
+        if self.handle is None:
+            self._start()
+        assert self.handle is not None
+        try:
+            if jsonl:
+                self.handle.write(record)
+                self.handle.write(b"\n")
+                self.size += len(record) + 1
+            else:
+                if self.count:
+                    self.handle.write(b",")
+                    self.size += 1
+                self.handle.write(record)
+                self.size += len(record)
+        except OSError as exc:
+            raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
+        self.count += 1
+
+    def _start(self) -> None:
+        try:
+            fd, self.path = tempfile.mkstemp(
+                prefix=f"stepmap-{self.category.lower()}-", suffix=".json", dir=self.writer.tmp_dir
+            )
+            self.handle = os.fdopen(fd, "wb")
+            self.size = 0
+            if self.writer.output_type == "JSON":
+                self.handle.write(b"[")
+                self.size = 1
+        except OSError as exc:
+            raise EngineError(f"ResultWriter could not create a temporary file: {exc}") from exc
+        self.count = 0
+
+    def finish(self) -> None:
+        """Close the current file, upload it as ``<CATEGORY>_<n>.json`` and forget the temporary file."""
+        if self.handle is None or self.path is None:
+            return
+        try:
+            if self.writer.output_type == "JSON":
+                self.handle.write(b"]")
+                self.size += 1
+            self.handle.close()
+        except OSError as exc:
+            raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
+        key = f"{self.writer.folder}/{self.category}_{len(self.finished)}.json"
+        path, self.handle, self.path = self.path, None, None
+        try:
+            self.writer.upload(key, path)
+        finally:
+            _unlink(path)
+        self.finished.append({"Key": key, "Size": self.size})
+        self.count = 0
+
+    def discard(self) -> None:
+        if self.handle is not None:
+            try:
+                self.handle.close()
+            except OSError:
+                pass
+        if self.path is not None:
+            _unlink(self.path)
+        self.handle, self.path, self.count = None, None, 0
+
+
+class ResultWriter:
+    """Exports a Map Run's child results (see the module docstring for the layout and record shapes).
+
+    Call :meth:`write` once per child in item order, then :meth:`close` (or :meth:`abort` to drop
+    everything not uploaded yet).
+    """
+
+    def __init__(
+        self,
+        store: ObjectStorePort,
+        *,
+        bucket: str,
+        prefix: str,
+        map_run_arn: str,
+        map_run_id: str,
+        output_type: str = "JSON",
+        transformation: str = "NONE",
+        max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
+        tmp_dir: str | None = None,
+        redrive_count: int = 0,
+    ) -> None:
+        if output_type not in _OUTPUT_TYPES:
+            raise StatesError(FAILED, f"WriterConfig.OutputType must be JSON or JSONL, got {output_type!r}")
+        if transformation not in _TRANSFORMATIONS:
+            allowed = ", ".join(_TRANSFORMATIONS)
+            raise StatesError(
+                FAILED, f"WriterConfig.Transformation must be one of {allowed}, got {transformation!r}"
+            )
+        if max_file_bytes < 1:
+            raise ValueError(f"max_file_bytes must be positive, got {max_file_bytes}")
+        self.store = store
+        self.bucket = bucket
+        self.map_run_arn = map_run_arn
+        self.output_type = output_type
+        self.transformation = transformation
+        self.max_file_bytes = max_file_bytes
+        self.tmp_dir = tmp_dir
+        self.redrive_count = redrive_count
+        self.format = RecordFormat(transformation, output_type, redrive_count)
+        prefix = prefix.rstrip("/")
+        folder = f"{prefix}/{map_run_id}" if prefix else map_run_id
+        self.folder = f"{folder}/Redrive-{redrive_count}" if redrive_count > 0 else folder
+        self.manifest_key = f"{self.folder}/manifest.json"
+        self.records_written = 0  # records, after FLATTEN; what the files hold
+        self.results_written = 0  # children recorded (the Map Run's resultsWritten counter)
+        self._files = {category: _ResultFiles(self, category) for category in CATEGORIES}
+        self._details: dict[str, str] | None = None
+        self._open = True
+
+    def __enter__(self) -> ResultWriter:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    # -- records ------------------------------------------------------------------------------------
+    def write(self, result: ChildResult) -> None:
+        """Record one child's result (children arrive in item order)."""
+        if not self._open:
+            raise RuntimeError("ResultWriter.write() after close() or abort()")
+        if result.status not in _CATEGORY:
+            raise ValueError(f"unknown child status {result.status!r}") from None
+        self.write_records(result.status, render_records(result, self.format))
+
+    def write_records(self, status: str, records: Sequence[bytes]) -> None:
+        """Record one child's result whose records a worker already rendered (see :func:`render_records`)."""
+        if not self._open:
+            raise RuntimeError("ResultWriter.write_records() after close() or abort()")
+        files = self._files[_CATEGORY[status]]
+        for record in records:
+            files.add(record)
+        self.records_written += len(records)
+        self.results_written += 1
+
+    # -- files --------------------------------------------------------------------------------------
+    def upload(self, key: str, path: str) -> None:
+        """Put one finished result file into the store (by path when the store can, to stay streaming)."""
+        try:
+            put_file = self.store.put_file  # type: ignore[attr-defined]
+        except AttributeError:
+            put_file = None
+        with self._store_errors(key):
+            if put_file is not None:
+                put_file(self.bucket, key, path)
+            else:
+                with open(path, "rb") as f:
+                    self.store.put(self.bucket, key, f.read())
+
+    @contextmanager
+    def _store_errors(self, key: str) -> Iterator[None]:
+        try:
+            yield
+        except (StatesError, EngineError):
+            raise
+        except StepmapError as exc:
+            cause = f"ResultWriter could not write {key!r} to bucket {self.bucket!r}: {exc}"
+            raise StatesError(FAILED, cause) from exc
+
+    def close(self) -> dict[str, str]:
+        """Upload the open files and ``manifest.json``; return ``{"Bucket", "Key"}`` of the manifest."""
+        if self._details is not None:
+            return dict(self._details)
+        if not self._open:
+            raise RuntimeError("ResultWriter.close() after abort()")
+        try:
+            for files in self._files.values():
+                files.finish()
+            manifest = {
+                "DestinationBucket": self.bucket,
+                "MapRunArn": self.map_run_arn,
+                "ResultFiles": {category: self._files[category].finished for category in CATEGORIES},
+            }
+            with self._store_errors(self.manifest_key):
+                self.store.put(self.bucket, self.manifest_key, _encode(manifest))
+        except BaseException:
+            self.abort()
+            raise
+        self._open = False
+        self._details = {"Bucket": self.bucket, "Key": self.manifest_key}
+        return dict(self._details)
+
+    def abort(self) -> None:
+        """Drop the temporary files; nothing more is uploaded. Safe to call more than once."""
+        self._open = False
+        for files in self._files.values():
+            files.discard()
+
+
+@dataclass(frozen=True)
+class RecordFormat:
+    """How child results become records; small and picklable, so workers can render records."""
+
+    transformation: str = "NONE"
+    output_type: str = "JSON"
+    redrive_count: int = 0
+
+
+def render_records(result: ChildResult, fmt: RecordFormat) -> list[bytes]:
+    """The records one child contributes to the result files (usually one; FLATTEN may give more).
+
+    Runs in workers, in parallel, so the coordinator only appends bytes."""
+    category = _CATEGORY[result.status]
+    if category != "SUCCEEDED" or fmt.transformation == "NONE":
+        return [_utf8(_execution_record(result, category, fmt.redrive_count))]
+    text = result.output_json if result.output_json is not None else "null"
+    if fmt.transformation == "FLATTEN" and text.lstrip().startswith("["):
+        return [_encode(element) for element in json.loads(text)]
+    if fmt.output_type == "JSONL" and ("\n" in text or "\r" in text):
+        return [_encode(json.loads(text))]  # a JSON Lines record must stay on one line
+    return [_utf8(text)]
+
+
+def _execution_record(result: ChildResult, category: Category, redrive_count: int) -> str:
+    """AWS's record as JSON text, keys in alphabetical order.
+
+    Assembled from pre-encoded pieces rather than a dict and ``json.dumps``: this runs once per child
+    and was the writer's main cost.
+    """
+    if category == "PENDING":
+        return f'{{"Input":{_quote(result.input_json)},"InputDetails":{_INCLUDED},"Status":"PENDING"}}'
+    parts = []
+    if category == "FAILED":
+        if result.cause is not None:
+            parts.append(f'"Cause":{_quote(result.cause)}')
+        if result.error is not None:
+            parts.append(f'"Error":{_quote(result.error)}')
+    parts.append(f'"ExecutionArn":{_quote(result.execution_arn)}')
+    parts.append(f'"Input":{_quote(result.input_json)},"InputDetails":{_INCLUDED}')
+    parts.append(f'"Name":{_quote(result.name)}')
+    if category == "SUCCEEDED":
+        output = result.output_json if result.output_json is not None else "null"
+        parts.append(f'"Output":{_quote(output)},"OutputDetails":{_INCLUDED}')
+        parts.append(f'"RedriveCount":{redrive_count},{_SUCCEEDED_REDRIVE}')
+    else:
+        parts.append(f'"RedriveCount":{redrive_count},"RedriveStatus":"REDRIVABLE"')
+    if result.start_date is not None:
+        parts.append(f'"StartDate":"{aws_date(result.start_date)}"')
+    parts.append(f'"StateMachineArn":{_quote(result.state_machine_arn)}')
+    parts.append(f'"Status":{_quote(result.status)}')
+    if result.stop_date is not None:
+        parts.append(f'"StopDate":"{aws_date(result.stop_date)}"')
+    return "{" + ",".join(parts) + "}"
+
+
+def _encode(value: Any) -> bytes:
+    return _utf8(json.dumps(value, ensure_ascii=False, separators=(",", ":")))
+
+
+def _utf8(text: str) -> bytes:
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError:
+        # a lone surrogate has no UTF-8 form; its \\u escape is still valid JSON (and keeps key order)
+        return json.dumps(json.loads(text), separators=(",", ":")).encode("ascii")
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except OSError:
+        pass

@@ -1,0 +1,1 @@
+"""ASL conformance cases (written from the AWS documentation) and the handlers they call."""
