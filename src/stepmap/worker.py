@@ -3,7 +3,7 @@ single handler calls (:func:`call_handler`, from :mod:`stepmap.runtime`).
 
 :func:`run_children` is what the Map Run submits to the executor: one :class:`ChildJob` (the ItemProcessor
 and everything its children share) plus a chunk of child inputs. It runs each child to completion with an
-in-process executor for handler calls and returns one :class:`ChildResult` per child. It never raises: a
+in-process executor for handler calls and returns one :class:`ChunkResult` for the chunk. It never raises: a
 child's failure is data. The parsed ItemProcessor is cached per process and job, so a worker parses it once.
 
 Children are driven without an event loop when their state machine cannot suspend (no Parallel and no
@@ -14,12 +14,11 @@ few microseconds of engine overhead.
 from __future__ import annotations
 
 import asyncio
-import json
 import threading
 import time
 import uuid
 from collections.abc import Coroutine, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,8 +27,9 @@ from stepmap.backends.sync import SyncExecutor
 from stepmap.errors import EngineError
 from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.clock import BlockingClock, Clock, ManualClock
-from stepmap.interpreter.distributed.records import ChildResult
-from stepmap.interpreter.execution import execute
+from stepmap.interpreter.distributed.records import ChildResult, ChildStatus
+from stepmap.interpreter.distributed.writer import RecordFormat, join_records, render_records
+from stepmap.interpreter.execution import child_run, run_child
 from stepmap.interpreter.tasks import HandlerInvoker
 from stepmap.runtime import call_handler
 
@@ -51,13 +51,7 @@ class ChildJob:
     region: str
     account: str
     manual_clock_start: datetime | None = None  # set when the parent runs on a ManualClock (tests)
-
-
-@dataclass(frozen=True)
-class ChunkResult:
-    results: list[ChildResult]
-    duration: float
-    logs: str = ""
+    record_format: RecordFormat | None = None  # set when a ResultWriter exports the results
 
 
 _machines: dict[str, tuple[StateMachine, bool]] = {}
@@ -110,8 +104,38 @@ def _run_in_loop(coro_factory: Any) -> Any:
 
 
 def child_name(map_run_id: str, index: int) -> str:
-    """A child's name: stable for a (Map Run, index), so a re-run child keeps its identity."""
-    return str(uuid.uuid5(uuid.UUID(map_run_id), str(index)))
+    """A child's name: a UUID stable for a (Map Run, index), so a re-run child keeps its identity.
+
+    The index is folded into the Map Run id's last 48 bits, which keeps the version bits intact and costs
+    far less than uuid5."""
+    return str(uuid.UUID(int=uuid.UUID(map_run_id).int ^ index))
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk of children produced, aggregated in the worker so the coordinator pays per chunk.
+
+    Children of a chunk are the contiguous indexes ``first .. first + count - 1``. ``succeeded`` holds the
+    ResultWriter records of the successful children already joined as they sit in a result file;
+    ``failed`` holds ``(index, status, records)`` of the others; ``outputs`` the output JSON of each
+    successful child in order (only without a ResultWriter).
+    """
+
+    first: int
+    count: int
+    items: dict[str, int] = field(default_factory=dict)  # status -> items
+    executions: dict[str, int] = field(default_factory=dict)  # status -> child executions
+    succeeded: bytes = b""
+    succeeded_records: int = 0
+    failed: list[tuple[int, str, tuple[bytes, ...]]] = field(default_factory=list)
+    outputs: list[str] | None = None
+    reader_error: str | None = None  # an item that was not JSON (raw JSONL items are parsed here)
+    duration: float = 0.0
+    logs: str = ""
+
+    @property
+    def failed_items(self) -> int:
+        return sum(n for status, n in self.items.items() if status != "SUCCEEDED")
 
 
 def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkResult:
@@ -121,53 +145,68 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     invoker = HandlerInvoker(SyncExecutor(), job.functions, region=job.region, account=job.account)
     start = job.manual_clock_start
     clock: Clock = ManualClock(start) if start is not None else BlockingClock()
-    logs: list[str] = []
-    log_size = 0
+    kind = "express" if job.execution_type == "EXPRESS" else "execution"
+    arn_prefix = f"arn:aws:states:{job.region}:{job.account}:{kind}:{job.state_machine_name}:"
+    state_machine_arn = f"arn:aws:states:{job.region}:{job.account}:stateMachine:{job.state_machine_name}"
+    run = child_run(machine, state_machine_arn, job.state_machine_name, clock, invoker)
+    base = uuid.UUID(job.map_run_id).int
+    fmt = job.record_format
+    chunk = ChunkResult(children[0][0] if children else 0, len(children))
+    if fmt is None:
+        chunk.outputs = []
+    succeeded: list[bytes] = []
 
-    async def one(index: int, input_json: str, item_count: int) -> ChildResult:
-        nonlocal log_size
-        name = child_name(job.map_run_id, index)
-        record = await execute(
-            machine,
-            json.loads(input_json),
-            invoker=invoker,
-            clock=clock,
-            name=name,
-            state_machine_name=job.state_machine_name,
-            record_history=False,
-        )
-        if record.logs and log_size < LOG_LIMIT:
-            logs.append(record.logs)
-            log_size += len(record.logs)
-        status = record.status if record.status != "RUNNING" else "FAILED"
-        return ChildResult(
-            index=index,
-            execution_arn=record.execution_arn,
-            name=name,
-            state_machine_arn=record.state_machine_arn,
-            status=status,
-            input_json=input_json,
-            output_json=json.dumps(record.output, separators=(",", ":"), ensure_ascii=False)
-            if status == "SUCCEEDED"
-            else None,
-            error=record.error,
-            cause=record.cause,
-            start_date=record.start_date,
-            stop_date=record.stop_date,
-            item_count=item_count,
-        )
+    async def one(index: int, input_json: str, item_count: int) -> None:
+        name = str(uuid.UUID(int=base ^ index))
+        begun = clock.now()
+        try:
+            run.start_child(arn_prefix + name, name, input_json, begun)
+        except ValueError as exc:
+            if chunk.reader_error is None:
+                chunk.reader_error = f"item {index} is not valid JSON: {exc}"
+            status: ChildStatus = "FAILED"
+            output_json: str | None = None
+            error: str | None = "States.ItemReaderFailed"
+            cause: str | None = chunk.reader_error
+        else:
+            status, output_json, error, cause = await run_child(machine, run)
+        chunk.items[status] = chunk.items.get(status, 0) + item_count
+        chunk.executions[status] = chunk.executions.get(status, 0) + 1
+        if fmt is not None:
+            result = ChildResult(
+                index, run.execution_arn, name, state_machine_arn, status, input_json,
+                output_json, error, cause, begun, clock.now(), item_count,
+            )  # fmt: skip
+            records = render_records(result, fmt)
+            if status == "SUCCEEDED":
+                succeeded.extend(records)
+            else:
+                chunk.failed.append((index, status, tuple(records)))
+        elif status == "SUCCEEDED":
+            assert chunk.outputs is not None
+            chunk.outputs.append(output_json or "null")
+        else:
+            chunk.failed.append((index, status, ()))
 
-    results: list[ChildResult] = []
     if loop_free:
         for index, input_json, count in children:
-            results.append(_drive(one(index, input_json, count)))
+            _drive(one(index, input_json, count))
     else:
 
-        async def all_children() -> list[ChildResult]:
-            return [await one(i, text, n) for i, text, n in children]
+        async def all_children() -> None:
+            for i, text, n in children:
+                await one(i, text, n)
 
-        results = _run_in_loop(all_children)
-    return ChunkResult(results, time.monotonic() - started, "".join(logs))
+        _run_in_loop(all_children)
+    if fmt is not None:
+        chunk.succeeded = join_records(succeeded, fmt)
+        chunk.succeeded_records = len(succeeded)
+    logs = "".join(run.logs)
+    if len(logs) > LOG_LIMIT:
+        logs = logs[:LOG_LIMIT] + "\n[stepmap: handler output of this chunk truncated]\n"
+    chunk.logs = logs
+    chunk.duration = time.monotonic() - started
+    return chunk
 
 
 def manual_start(clock: Clock) -> datetime | None:

@@ -485,3 +485,39 @@ def test_workflow_has_the_aws_demo_shape() -> None:
     assert dmap["ToleratedFailurePercentage"] == 5
     reducer = wf["States"][dmap["Next"]]
     assert reducer["Parameters"]["FunctionName"] == "reduce_results" and reducer["End"] is True
+
+
+def test_workflow_end_to_end_agrees_with_the_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import stepmap
+    from stepmap.storage.handles import clear_cache, objects, table
+
+    monkeypatch.setenv("STEPMAP_STATE_DIR", str(tmp_path))
+    monkeypatch.delenv("STEPMAP_STORE", raising=False)
+    monkeypatch.delenv("STEPMAP_TABLES", raising=False)
+    clear_cache()
+    try:
+        store = objects()
+        store.create_bucket("gsod")
+        files = dict(gen.iter_files(files=60, seed=8, years=range(2012, 2015)))
+        files.update(real_files())
+        for key, data in files.items():
+            store.put("gsod", key, data)
+        handlers = {f: f"examples.gsod.handlers:{f}" for f in ("find_monthly_max", "reduce_results")}
+        execution = stepmap.run(
+            EXAMPLE / "workflow.asl.json",
+            {"bucket": "gsod", "prefix": ""},
+            functions=handlers,
+            executor="sync",
+        )
+        assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+        expected = monthly_max_reference(files.items())
+        assert {
+            r["month"]: {k: v for k, v in r.items() if k != "month"} for r in execution.output
+        } == expected
+        rows = {item["month"]: item for item in table("gsod_monthly_max", partition_key="month").scan()}
+        assert sorted(rows) == list(expected)
+        assert rows["2013-07"]["temp"] == expected["2013-07"]["temp"]
+    finally:
+        clear_cache()

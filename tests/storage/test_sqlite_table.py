@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -57,6 +58,14 @@ def test_a_forked_child_opens_its_own_connection(fast_tmp: Path) -> None:
     child.join(30)
     assert child.exitcode == 0
     assert sorted(i["pk"] for i in table.scan()) == ["child", "parent"]
+
+
+def test_a_table_pickles_as_its_address(fast_tmp: Path) -> None:
+    table = SQLiteTable(fast_tmp / "tables.sqlite", "pickled", TableSchema("pk", "sk"), timeout=5.0)
+    table.put_item({"pk": "a", "sk": "1"})
+    copy = pickle.loads(pickle.dumps(table))
+    assert (copy.path, copy.name, copy.schema, copy.timeout) == (table.path, "pickled", table.schema, 5.0)
+    assert copy.get_item({"pk": "a", "sk": "1"}) == {"pk": "a", "sk": "1"}
 
 
 def test_the_file_and_its_folder_are_created(fast_tmp: Path) -> None:

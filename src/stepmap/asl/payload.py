@@ -22,9 +22,12 @@ from stepmap.errors import StatesError
 __all__ = ["References", "Template", "Variables", "compile_template", "compile_value_ref", "dumps"]
 
 
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+
 def dumps(value: Any) -> str:
     """AWS's compact JSON text of a value (no spaces, non-ASCII kept)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _encode(value)
 
 
 class Variables(Protocol):

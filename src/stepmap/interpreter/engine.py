@@ -14,6 +14,7 @@ Map runs go through the :class:`DistributedMapRunner` port.
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -72,7 +73,16 @@ class Run:
     redrive_count: int = 0
     distributed_map: DistributedMapRunner | None = None
     logs: list[str] = field(default_factory=list)
+    child_timeout: float | None = None  # children of a Distributed Map: the ItemProcessor's TimeoutSeconds
     _execution_context: dict[str, Any] | None = None
+
+    def start_child(self, arn: str, name: str, input_json: str, start: datetime) -> None:
+        """Reuse this Run for the next child execution of a chunk (children of a chunk run in turn)."""
+        self.execution_arn, self.name, self.start_time = arn, name, start
+        self.input = json.loads(input_json)
+        self._execution_context = None
+        if self.child_timeout is not None:
+            self.deadline = start + timedelta(seconds=self.child_timeout)
 
     def execution_context(self) -> dict[str, Any]:
         if self._execution_context is None:

@@ -17,6 +17,7 @@ from stepmap.asl.model import StateMachine
 from stepmap.asl.payload import dumps
 from stepmap.errors import StatesError
 from stepmap.interpreter.clock import Clock, SystemClock
+from stepmap.interpreter.distributed.records import ChildStatus
 from stepmap.interpreter.engine import (
     PAYLOAD_LIMIT,
     DistributedMapRunner,
@@ -27,10 +28,18 @@ from stepmap.interpreter.engine import (
     deadline_after,
     run_machine,
 )
-from stepmap.interpreter.history import History
+from stepmap.interpreter.history import NO_HISTORY, History
 from stepmap.interpreter.tasks import HandlerInvoker
 
-__all__ = ["Execution", "ExecutionStatus", "execute", "execution_arn", "state_machine_arn"]
+__all__ = [
+    "Execution",
+    "ExecutionStatus",
+    "child_run",
+    "execute",
+    "execution_arn",
+    "run_child",
+    "state_machine_arn",
+]
 
 ExecutionStatus = Literal["RUNNING", "SUCCEEDED", "FAILED", "TIMED_OUT", "ABORTED"]
 
@@ -148,3 +157,48 @@ async def execute(
     record.history = history.events
     record.logs = "".join(run.logs)
     return record
+
+
+def child_run(
+    machine: StateMachine,
+    state_machine_arn: str,
+    state_machine_name: str,
+    clock: Clock,
+    invoker: HandlerInvoker,
+) -> Run:
+    """A Run reused for each child of a chunk in turn (see :meth:`Run.start_child`); no history."""
+    return Run(
+        execution_arn="",
+        name="",
+        state_machine_arn=state_machine_arn,
+        state_machine_name=state_machine_name,
+        input=None,
+        clock=clock,
+        invoker=invoker,
+        history=NO_HISTORY,
+        start_time=clock.now(),
+        role_arn=f"arn:aws:iam::{invoker.account}:role/stepmap",
+        child_timeout=machine.timeout_seconds,
+    )
+
+
+async def run_child(
+    machine: StateMachine, run: Run
+) -> tuple[ChildStatus, str | None, str | None, str | None]:
+    """Run one child execution to its end: (status, output JSON, error, cause). Lean: no history."""
+    frame = Frame(NO_HISTORY.cursor(), Scope())
+    try:
+        output = await run_machine(machine, run.input, run, frame)
+        text = dumps(output)
+        if len(text) > PAYLOAD_LIMIT // 4 and len(text.encode()) > PAYLOAD_LIMIT:
+            raise StatesError("States.DataLimitExceeded", "The execution output exceeds 262144 bytes")
+        return "SUCCEEDED", text, None, None
+    except StatesError as exc:
+        return "FAILED", None, exc.error, exc.cause
+    except ExecutionTimedOut:
+        return (
+            "TIMED_OUT",
+            None,
+            "States.Timeout",
+            f"The execution timed out after {machine.timeout_seconds:g} seconds",
+        )

@@ -181,8 +181,11 @@ class LocalObjectStore(ObjectStore):
 
     def list(self, bucket: str, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
         bdir = self._bucket_dir(bucket)
-        want = prefix.encode("utf-8")
-        after = start_after.encode("utf-8") if start_after else None
+        try:
+            want = prefix.encode("utf-8")
+            after = start_after.encode("utf-8") if start_after else None
+        except UnicodeEncodeError as exc:
+            raise StoreError(f"invalid prefix or start_after: not valid Unicode ({exc.reason})") from None
         return self._walk(bdir, want, after)
 
     def _walk(self, bdir: str, want: bytes, after: bytes | None) -> Iterator[ObjectInfo]:
@@ -197,10 +200,14 @@ class LocalObjectStore(ObjectStore):
                 if _may_hold(full, want, after):
                     stack.append(_sorted_entries(path, full))
             elif full.startswith(want) and (after is None or full > after):
+                key = full.decode("utf-8")
                 try:
-                    yield self._info(path, full.decode("utf-8"))
+                    info = self._info(path, key)
                 except FileNotFoundError:
                     continue  # deleted since the folder was read
+                except OSError as exc:
+                    raise StoreError(f"cannot read object {key!r} while listing: {exc}") from exc
+                yield info
 
     # -- writes -----------------------------------------------------------------------------
     def put(self, bucket: str, key: str, data: bytes) -> ObjectInfo:
@@ -250,6 +257,9 @@ def _make_folders(top: str, relative: str) -> None:
     """``os.makedirs`` without its recursion (a key may nest a thousand folders deep), each step
     relative to the folder made before so that the work stays linear in the depth."""
     if relative == os.curdir:
+        return
+    if os.mkdir not in os.supports_dir_fd:  # Windows
+        os.makedirs(os.path.join(top, relative), exist_ok=True)
         return
     fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
     try:

@@ -71,6 +71,8 @@ class S3ObjectStore(ObjectStore):
             code = error_code(exc)
             if code == "NoSuchBucket":
                 raise NoSuchBucket(bucket) from None
+            if code == "NoSuchKey" and key is not None:
+                raise NoSuchKey(bucket, key) from None
             if code in _NOT_FOUND:
                 # A HEAD's 404 has no body to say which is missing.
                 if key is None or not self.bucket_exists(bucket):

@@ -68,6 +68,13 @@ class SQLiteTable(Table):
     def __repr__(self) -> str:
         return f"SQLiteTable({self.path!r}, {self.name!r})"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A table travels to a worker process as its address; the worker opens its own connection.
+        return (SQLiteTable, (self.path, self.name, self.schema), {"timeout": self.timeout})
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.timeout = state["timeout"]
+
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
         with self._lock:

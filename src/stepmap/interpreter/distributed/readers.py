@@ -62,7 +62,7 @@ from typing import IO, Any, BinaryIO
 from stepmap.errors import EngineError, StatesError, StepmapError
 from stepmap.interpreter.ports import ObjectStorePort
 
-__all__ = ["GET_OBJECT", "LIST_OBJECTS", "MAX_ITEMS_LIMIT", "ReaderSpec", "read_items"]
+__all__ = ["GET_OBJECT", "LIST_OBJECTS", "MAX_ITEMS_LIMIT", "JsonText", "ReaderSpec", "read_items"]
 
 LIST_OBJECTS = "arn:aws:states:::s3:listObjectsV2"
 GET_OBJECT = "arn:aws:states:::s3:getObject"
@@ -90,6 +90,15 @@ class ReaderSpec:
     resource: str  # LIST_OBJECTS or GET_OBJECT
     parameters: Mapping[str, Any]  # Bucket, Key (getObject), Prefix (listObjectsV2), VersionId, ...
     reader_config: Mapping[str, Any]  # InputType, CSVHeaderLocation, CSVHeaders, CSVDelimiter, ...
+    # JSONL lines may be passed on as JsonText without parsing (the scheduler sets this when nothing reads
+    # the parsed item: no ItemSelector); a line that is not JSON then fails where it is parsed, in a worker.
+    raw_json: bool = False
+
+
+class JsonText(str):
+    """An item that is still JSON text (see ``ReaderSpec.raw_json``)."""
+
+    __slots__ = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +118,7 @@ class _Plan:
     items_pointer: str | None
     max_items: int | None
     block_size: int | None
+    raw_json: bool = False
 
 
 def read_items(store: ObjectStorePort, spec: ReaderSpec) -> Generator[Item, None, None]:
@@ -222,6 +232,7 @@ def _plan(spec: ReaderSpec) -> _Plan:
         items_pointer=pointer,
         max_items=max_items,
         block_size=block_size,
+        raw_json=spec.raw_json,
     )
 
 
@@ -434,7 +445,7 @@ def _json_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> I
         text = data.decode("utf-8-sig")
     del data
     try:
-        document = json.loads(text, parse_constant=_reject_constant)
+        document = _strict_loads(text)
     except json.JSONDecodeError as exc:
         raise _fail(f"{_where(bucket, key)} is not valid JSON: {exc}") from None
     del text
@@ -474,13 +485,23 @@ def _resolve_pointer(document: Any, pointer: str, bucket: str, key: str) -> Any:
     return node
 
 
+# One decoder for every line: json.loads with keyword arguments builds a new decoder per call.
+_strict_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
 def _jsonl_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> Iterator[Any]:
     with _text(store, bucket, key) as text, _data_errors(bucket, key, "JSONL"):
+        if plan.raw_json:
+            for line in text:
+                line = line.strip()
+                if line:
+                    yield JsonText(line)
+            return
         for number, line in enumerate(text, start=1):
             if not line.strip():
                 continue
             try:
-                yield json.loads(line, parse_constant=_reject_constant)
+                yield _strict_loads(line)
             except json.JSONDecodeError as exc:
                 raise _fail(f"{_where(bucket, key)} line {number} is not valid JSON: {exc.msg}") from None
 

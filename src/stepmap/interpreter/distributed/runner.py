@@ -27,9 +27,9 @@ from stepmap.asl.payload import References, compile_template, dumps
 from stepmap.errors import StatesError
 from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.distributed.maprun import MapRun
-from stepmap.interpreter.distributed.readers import ReaderSpec, read_items
+from stepmap.interpreter.distributed.readers import JsonText, ReaderSpec, read_items
 from stepmap.interpreter.distributed.records import ChildResult
-from stepmap.interpreter.distributed.writer import ResultWriter
+from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.engine import PAYLOAD_LIMIT, StateCall, map_items, resolve_int
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.worker import ChildJob, ChunkResult, manual_start, run_children
@@ -41,6 +41,7 @@ TARGET_CHUNK_SECONDS = 0.05  # aim for chunks of about this much work: few messa
 MAX_CHUNK_CHILDREN = 4096
 MAX_CHUNK_BYTES = 4 << 20
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
+_NO_KEY = object()
 
 
 @dataclass(frozen=True)
@@ -142,7 +143,8 @@ def _reader_spec(state: model.Map, call: StateCall, effective: Any) -> ReaderSpe
         max_items = config["MaxItems"]
         if isinstance(max_items, bool) or not isinstance(max_items, int) or max_items <= 0:
             raise StatesError("States.ItemReaderFailed", "field MaxItems must be positive")
-    return ReaderSpec(resource=reader["Resource"], parameters=parameters, reader_config=config)
+    # Without an ItemSelector nothing reads the parsed item here: JSONL lines go to the workers as text.
+    return ReaderSpec(reader["Resource"], parameters, config, raw_json=state.item_selector is None)
 
 
 class DistributedMap:
@@ -171,17 +173,14 @@ class DistributedMap:
             raise StatesError(what, "No object store is configured for this execution")
         return self.store
 
-    def _items(
-        self, state: model.Map, call: StateCall, effective: Any
-    ) -> Iterator[tuple[Any, dict[str, Any]]]:
+    def _items(self, state: model.Map, call: StateCall, effective: Any) -> Iterator[tuple[Any, Any]]:
+        """(item, $$.Map.Item source) pairs: from the ItemReader, or from the state input (ItemsPath)."""
         if state.item_reader is not None:
             spec = _reader_spec(state, call, effective)
-            store = self._store("States.ItemReaderFailed")
-            for index, (value, source) in enumerate(read_items(store, spec)):
-                yield value, {"Index": index, "Value": value, "Source": source}
+            yield from read_items(self._store("States.ItemReaderFailed"), spec)
         else:
             for value, item in map_items(state, call, effective):
-                yield value, {**item, "Source": "STATE_DATA"}
+                yield value, item.get("Key", _NO_KEY)
 
     async def run(self, state: model.Map, effective: Any, call: StateCall) -> Any:
         run = call.run
@@ -214,6 +213,7 @@ class DistributedMap:
             region=region,
             account=account,
             manual_clock_start=manual_start(run.clock),
+            record_format=writer.format if writer is not None else None,
         )
         cursor = call.frame.cursor
         cursor.add("MapStateStarted", {"length": 0})
@@ -298,7 +298,8 @@ class _MapRunState:
         self.children: Iterator[tuple[int, str, int]] = self._child_inputs()
         self.exhausted = False
         self.next_to_emit = 0
-        self.buffer: dict[int, ChildResult] = {}
+        self.buffer: dict[int, ChunkResult] = {}
+        self.reader_error: StatesError | None = None
         self.outputs: list[Any] | None = None if writer is not None else []
         self.output_bytes = 0
         self.failed_items = 0
@@ -312,20 +313,25 @@ class _MapRunState:
         items = self.owner._items(state, call, effective)
         counters = self.map_run.items
 
-        def selected() -> Iterator[Any]:
-            for value, item in items:
+        def selected() -> Iterator[str]:
+            """Each item's child input as JSON text."""
+            for index, (value, source) in enumerate(items):
                 counters.total += 1
                 counters.pending += 1
                 if selector is None:
-                    yield value
-                else:
-                    context_fn = functools.partial(call.context, item)
-                    yield selector.evaluate(References(effective, context_fn, scope))
+                    yield str(value) if type(value) is JsonText else dumps(value)
+                    continue
+                item = {"Index": index, "Value": value, "Source": "STATE_DATA"}
+                if state.item_reader is not None:
+                    item["Source"] = source
+                elif source is not _NO_KEY:
+                    item["Key"] = source
+                context_fn = functools.partial(call.context, item)
+                yield dumps(selector.evaluate(References(effective, context_fn, scope)))
 
         if not self.settings.batching:
-            for index, value in enumerate(selected()):
-                text = dumps(value)
-                if len(text.encode()) > PAYLOAD_LIMIT:
+            for index, text in enumerate(selected()):
+                if len(text) > PAYLOAD_LIMIT // 4 and len(text.encode()) > PAYLOAD_LIMIT:
                     raise StatesError(
                         "States.DataLimitExceeded", f"The input of child {index} exceeds 262144 bytes"
                     )
@@ -339,8 +345,7 @@ class _MapRunState:
         batch: list[str] = []
         size = overhead
         index = 0
-        for value in selected():
-            text = dumps(value)
+        for text in selected():
             item_bytes = len(text.encode()) + (1 if batch else 0)
             if overhead + len(text.encode()) > max_bytes:
                 raise StatesError(
@@ -418,37 +423,42 @@ class _MapRunState:
         if chunk.logs:
             self.call.run.logs.append(chunk.logs)
         # Adapt the chunk size so that one message carries about TARGET_CHUNK_SECONDS of work.
-        if self.settings.max_concurrency > 1 and chunk.results:
-            per_child = max(chunk.duration / len(chunk.results), 1e-6)
+        if self.settings.max_concurrency > 1 and chunk.count:
+            per_child = max(chunk.duration / chunk.count, 1e-6)
             wanted = int(TARGET_CHUNK_SECONDS / per_child)
             self.chunk_size = max(1, min(MAX_CHUNK_CHILDREN, wanted, self.chunk_size * 4))
-        for result in chunk.results:
-            self.map_run.items.finish(result.status, result.item_count)
-            self.map_run.executions.finish(result.status, 1)
-            if result.status != "SUCCEEDED":
-                self.failed_items += result.item_count
-            self.buffer[result.index] = result
-        self._emit_in_order()
-        return self._count_exceeded()
-
-    def _emit_in_order(self) -> None:
+        items, executions = self.map_run.items, self.map_run.executions
+        for status, n in chunk.items.items():
+            items.finish(status, n)
+        for status, n in chunk.executions.items():
+            executions.finish(status, n)
+        self.failed_items += chunk.failed_items
+        if chunk.reader_error is not None and self.reader_error is None:
+            self.reader_error = StatesError("States.ItemReaderFailed", chunk.reader_error)
+        # Chunks hold contiguous children; hand them to the writer (or the output) in item order.
+        self.buffer[chunk.first] = chunk
         while self.next_to_emit in self.buffer:
-            result = self.buffer.pop(self.next_to_emit)
-            self.next_to_emit += 1
-            self._emit(result)
+            ready = self.buffer.pop(self.next_to_emit)
+            self.next_to_emit += ready.count
+            self._emit(ready)
+        return self.reader_error or self._count_exceeded()
 
-    def _emit(self, result: ChildResult) -> None:
-        if self.writer is not None:
-            self.writer.write(result)
-        elif result.status == "SUCCEEDED" and self.outputs is not None:
-            text = result.output_json or "null"
-            self.output_bytes += len(text.encode()) + 1
-            if self.output_bytes > PAYLOAD_LIMIT:
-                self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs
-            else:
+    def _emit(self, chunk: ChunkResult) -> None:
+        writer = self.writer
+        if writer is not None:
+            if chunk.succeeded_records:
+                writer.write_blob("SUCCEEDED", chunk.succeeded, chunk.succeeded_records, 0)
+            for _, status, records in chunk.failed:
+                writer.write_records(status, records)
+        elif self.outputs is not None and chunk.outputs:
+            for text in chunk.outputs:
+                self.output_bytes += len(text.encode()) + 1
+                if self.output_bytes > PAYLOAD_LIMIT:
+                    self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs
+                    break
                 self.outputs.append(json.loads(text))
-        self.map_run.items.results_written += result.item_count
-        self.map_run.executions.results_written += 1
+        self.map_run.items.results_written += sum(chunk.items.values())
+        self.map_run.executions.results_written += chunk.count
 
     def _count_exceeded(self) -> StatesError | None:
         count, percentage = self.settings.tolerated_count, self.settings.tolerated_percentage
@@ -477,9 +487,11 @@ class _MapRunState:
             self._emit_pending(index, text, count)
 
     def _emit_pending(self, index: int, text: str, count: int) -> None:
-        result = ChildResult(index, "", "", self.map_run.state_machine_arn, "PENDING", text, item_count=count)
-        self.buffer[index] = result
-        self._emit_in_order()
+        pending = ChildResult(
+            index, "", "", self.map_run.state_machine_arn, "PENDING", text, item_count=count
+        )
+        assert self.writer is not None
+        self.writer.write_records("PENDING", render_records(pending, self.writer.format))
 
     def _progress(self) -> None:
         observer = self.owner.observer

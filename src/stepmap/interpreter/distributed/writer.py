@@ -57,7 +57,7 @@ from stepmap.errors import EngineError, StatesError, StepmapError
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.ports import ObjectStorePort
 
-__all__ = ["DEFAULT_MAX_FILE_BYTES", "RecordFormat", "ResultWriter", "render_records"]
+__all__ = ["DEFAULT_MAX_FILE_BYTES", "RecordFormat", "ResultWriter", "join_records", "render_records"]
 
 DEFAULT_MAX_FILE_BYTES = 5 * 1024**3  # AWS: each result file is at most 5 GB
 FAILED = "States.ResultWriterFailed"
@@ -125,6 +125,29 @@ class _ResultFiles:
         except OSError as exc:
             raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
         self.count += 1
+
+    def add_blob(self, blob: bytes, count: int) -> None:
+        """Append ``count`` records already joined by the file's separator (see :func:`join_records`)."""
+        writer = self.writer
+        jsonl = writer.output_type == "JSONL"
+        extra = 1 if jsonl else (1 if self.count else 0) + 1
+        if self.count and self.size + len(blob) + extra > writer.max_file_bytes:
+            self.finish()
+        if self.handle is None:
+            self._start()
+        assert self.handle is not None
+        try:
+            if not jsonl and self.count:
+                self.handle.write(b",")
+                self.size += 1
+            self.handle.write(blob)
+            self.size += len(blob)
+            if jsonl:
+                self.handle.write(b"\n")
+                self.size += 1
+        except OSError as exc:
+            raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
+        self.count += count
 
     def _start(self) -> None:
         try:
@@ -238,6 +261,15 @@ class ResultWriter:
             raise ValueError(f"unknown child status {result.status!r}") from None
         self.write_records(result.status, render_records(result, self.format))
 
+    def write_blob(self, status: str, blob: bytes, records: int, results: int) -> None:
+        """Record ``results`` children whose ``records`` a worker rendered and joined into one blob."""
+        if not self._open:
+            raise RuntimeError("ResultWriter.write_blob() after close() or abort()")
+        if records:
+            self._files[_CATEGORY[status]].add_blob(blob, records)
+        self.records_written += records
+        self.results_written += results
+
     def write_records(self, status: str, records: Sequence[bytes]) -> None:
         """Record one child's result whose records a worker already rendered (see :func:`render_records`)."""
         if not self._open:
@@ -309,6 +341,11 @@ class RecordFormat:
     transformation: str = "NONE"
     output_type: str = "JSON"
     redrive_count: int = 0
+
+
+def join_records(records: Sequence[bytes], fmt: RecordFormat) -> bytes:
+    """Records joined as they sit in a result file: ``,`` between JSON records, newlines for JSONL."""
+    return (b"\n" if fmt.output_type == "JSONL" else b",").join(records)
 
 
 def render_records(result: ChildResult, fmt: RecordFormat) -> list[bytes]:
