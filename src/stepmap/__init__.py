@@ -3,7 +3,7 @@
 The public API is what ``__all__`` lists; everything else is private and may change.
 """
 
-from stepmap.api import run, validate
+from stepmap.api import objects, run, table, validate
 from stepmap.errors import (
     DefinitionError,
     EngineError,
@@ -27,6 +27,8 @@ __all__ = [
     "StatesError",
     "StepmapError",
     "__version__",
+    "objects",
     "run",
+    "table",
     "validate",
 ]

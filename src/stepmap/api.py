@@ -4,14 +4,31 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepmap.errors import Problem
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.execution import Execution
 from stepmap.service.runner import StepmapService
 
-__all__ = ["run", "validate"]
+if TYPE_CHECKING:
+    from stepmap.storage import ObjectStore, Table
+
+__all__ = ["objects", "run", "table", "validate"]
+
+
+def objects() -> ObjectStore:
+    """The configured object store, for use inside handlers: get/put/list/get_range/open/head/delete."""
+    from stepmap.storage.handles import objects as _objects
+
+    return _objects()
+
+
+def table(name: str, *, partition_key: str = "pk", sort_key: str | None = None) -> Table:
+    """A results table, for use inside handlers: put_item/get_item/query/scan/delete_item."""
+    from stepmap.storage.handles import table as _table
+
+    return _table(name, partition_key=partition_key, sort_key=sort_key)
 
 
 def run(
@@ -23,6 +40,9 @@ def run(
     code: tuple[str, ...] | list[str] = (),
     clock: Clock | None = None,
     name: str | None = None,
+    store: str | None = None,
+    s3_endpoint: str | None = None,
+    state_dir: str | None = None,
 ) -> Execution:
     """Run a state machine to completion and return its :class:`Execution`.
 
@@ -31,8 +51,20 @@ def run(
     processes, the default) or ``"sync"`` (in-process, for debugging). An invalid definition raises
     :class:`~stepmap.errors.DefinitionError` carrying every problem; a failed execution does not raise:
     look at ``status``, ``error`` and ``cause``.
+
+    ``store`` is where Distributed Map reads items and writes results: a directory (each bucket a folder;
+    default ``<state_dir>/s3``) or ``"s3://"`` (with ``s3_endpoint`` for an S3-compatible server).
+    ``state_dir`` (default ``.stepmap``) holds the results tables and temporary files.
     """
-    service = StepmapService(functions=functions, executor=executor, code_paths=tuple(code), clock=clock)
+    service = StepmapService(
+        functions=functions,
+        executor=executor,
+        code_paths=tuple(code),
+        clock=clock,
+        store=store,
+        s3_endpoint=s3_endpoint,
+        state_dir=state_dir,
+    )
     return service.start_execution(definition, input, name=name)
 
 

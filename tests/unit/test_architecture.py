@@ -52,7 +52,9 @@ def test_public_api_is_curated() -> None:
             "StatesError",
             "StepmapError",
             "__version__",
+            "objects",
             "run",
+            "table",
             "validate",
         ]
     )
