@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit bench-smoke clean
+.PHONY: demo demo-orders bench test lint typecheck unit clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -13,8 +13,14 @@ $(BIN)/.installed: pyproject.toml
 	touch $@
 
 demo: $(BIN)/.installed
+	$(BIN)/python -m examples.gsod.demo
+
+demo-orders: $(BIN)/.installed
 	$(BIN)/stepmap run examples/orders/workflow.asl.json --code examples/orders --functions handlers \
 		--input @examples/orders/input.json
+
+bench: $(BIN)/.installed
+	$(BIN)/python benchmarks/run.py
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check src tests examples benchmarks

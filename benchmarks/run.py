@@ -1,0 +1,97 @@
+"""Run stepmap's benchmarks side by side and print ratios: ``python benchmarks/run.py [--quick] [--out F]``.
+
+P1 orchestration: child executions per second of a Distributed Map (one-Pass ItemProcessor, items from a
+JSONL object, ResultWriter on), without and with ItemBatcher, beside a raw multiprocessing pool calling a
+no-op on the same number of items (chunksize 1 and chunked).
+P3 fixed overhead: a 100-item Distributed Map, wall time from process start (and bare Python's start-up).
+P4 memory: the coordinator's peak RSS over a 1M-item Distributed Map (10M with --full).
+
+Every figure comes from one run on one machine; compare the ratios, not the absolute numbers (these
+machines are noisy). Results go to stdout as a table and to a JSON file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+
+
+def case(*args: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "cases.py"), *args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark case {args} failed:\n{done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def machine() -> dict[str, Any]:
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "processor": platform.processor() or platform.machine(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (a smoke test, as CI runs it)")
+    parser.add_argument("--full", action="store_true", help="also the 10M-item memory run")
+    parser.add_argument("--out", default=str(HERE / "out" / "results.json"))
+    args = parser.parse_args()
+    sizes = [2_000] if args.quick else [10_000, 100_000, 1_000_000]
+    memory_sizes = [5_000] if args.quick else ([1_000_000, 10_000_000] if args.full else [1_000_000])
+    rows: list[dict[str, Any]] = []
+
+    def add(name: str, n: int, result: dict[str, Any], baseline: float | None = None) -> None:
+        rate = result.get("children_per_s", result.get("items_per_s"))
+        items_rate = result.get("items_per_s", rate)
+        row = {"benchmark": name, "n": n, **result}
+        if baseline and rate:
+            row["ratio_to_pool_chunk1"] = rate / baseline
+        rows.append(row)
+        ratio = f"{row['ratio_to_pool_chunk1']:.2f}x" if "ratio_to_pool_chunk1" in row else ""
+        print(
+            f"{name:<42} n={n:>10,} {rate:>10,.0f} children/s {items_rate:>10,.0f} items/s "
+            f"rss {result.get('peak_rss_mb', 0):>7.1f} MB {ratio}"
+        )
+
+    print(f"machine: {machine()}")
+    print("P1 orchestration (child executions per second; ratio to a raw pool with chunksize 1)")
+    for n in sizes:
+        pool1 = case("pool", str(n), "1")
+        add("raw multiprocessing pool, chunksize 1", n, pool1)
+        base = pool1["items_per_s"]
+        add("raw multiprocessing pool, chunksize 256", n, case("pool", str(n), "256"), base)
+        add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base)
+        add("stepmap Distributed Map (COMPACT)", n, case("dmap", str(n), "0", "COMPACT"), base)
+        add("stepmap Distributed Map, ItemBatcher 100", n, case("dmap", str(n), "100", "NONE"), base)
+    print("P3 fixed overhead (100-item Distributed Map, wall time from process start)")
+    overhead = case("overhead", "100")
+    rows.append({"benchmark": "P3 fixed overhead", **overhead})
+    print(
+        f"  stepmap {overhead['seconds']:.3f} s (median {overhead['median_seconds']:.3f} s); "
+        f"bare python start-up {overhead['python_startup_seconds']:.3f} s"
+    )
+    print("P4 memory (coordinator peak RSS, ResultWriter on)")
+    for n in memory_sizes:
+        add("stepmap Distributed Map (memory)", n, case("dmap", str(n), "0", "NONE"))
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
