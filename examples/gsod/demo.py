@@ -21,7 +21,7 @@ ROOT = HERE.parent.parent
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--files", type=int, default=5000, help="station-year files to generate (default 5000)")
+    parser.add_argument("--files", type=int, default=5000, help="station-year files to generate")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--state-dir", default=".stepmap")
     args = parser.parse_args(argv)
@@ -53,7 +53,8 @@ def main(argv: list[str] | None = None) -> int:
     print("the ten warmest months (highest daily mean temperature, °F):")
     for row in sorted(months, key=lambda r: (-r["temp"], r["month"]))[:10]:
         print(f"  {row['month']}  {row['temp']:6.1f}  {row['date']}  {row['station']}  {row['name']}")
-    print(f"all {len(months)} rows are in the results table 'gsod_monthly_max' ({args.state_dir}/tables.sqlite)")
+    where = os.path.join(args.state_dir, "tables.sqlite")
+    print(f"all {len(months)} rows are in the results table 'gsod_monthly_max' ({where})")
     return 0
 
 
