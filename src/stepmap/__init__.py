@@ -4,6 +4,7 @@ The public API is what ``__all__`` lists; everything else is private and may cha
 """
 
 from stepmap.api import objects, run, table, validate
+from stepmap.codefirst import MapItemError, map, map_reduce
 from stepmap.errors import (
     DefinitionError,
     EngineError,
@@ -23,10 +24,13 @@ __all__ = [
     "Execution",
     "InputError",
     "ManualClock",
+    "MapItemError",
     "Problem",
     "StatesError",
     "StepmapError",
     "__version__",
+    "map",
+    "map_reduce",
     "objects",
     "run",
     "table",

@@ -83,7 +83,7 @@ def _as_target(target: str | Handler) -> HandlerTarget:
         raise InputError(f"handler {target!r} is neither a 'module:attr' string nor a callable")
     module = getattr(target, "__module__", None)
     qualname = getattr(target, "__qualname__", "")
-    if module and module != "__main__" and "<" not in qualname:
+    if inspect.isfunction(target) and module and module != "__main__" and "<" not in qualname:
         return HandlerRef(module, qualname)
     return target
 

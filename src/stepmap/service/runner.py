@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stepmap.asl.loader import load_definition
 from stepmap.asl.model import StateMachine, parse_machine
@@ -25,9 +25,12 @@ from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.runner import DistributedMap
 from stepmap.interpreter.execution import Execution, execute
-from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
+from stepmap.interpreter.ports import MapRunObserver
 from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
 from stepmap.journal import Journal
+
+if TYPE_CHECKING:
+    from stepmap.storage import ObjectStore
 
 __all__ = ["PreparedMachine", "StepmapService", "prepare", "referenced_functions"]
 
@@ -152,10 +155,10 @@ class StepmapService:
         )
         self.observer = _Observers(observer, self.journal)
         self.map_runs: list[MapRun] = []
-        self._store: ObjectStorePort | None = None
+        self._store: ObjectStore | None = None
 
     @property
-    def store(self) -> ObjectStorePort:
+    def store(self) -> ObjectStore:
         """The object store (opened on first use)."""
         if self._store is None:
             from stepmap.storage import StoreConfig, open_store
