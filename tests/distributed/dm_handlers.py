@@ -46,7 +46,7 @@ def fail_marked(event: Any, context: Any) -> Any:
 
 
 def record_interval(event: Any, context: Any) -> Any:
-    """Record this child's start and end (nanoseconds, a system-wide monotonic clock) in ``<dir>/<index>.json``.
+    """Record start and end (ns, a system-wide monotonic clock) of this child in ``<dir>/<index>.json``.
 
     The child stays busy for a few milliseconds so that two children running at once would overlap.
     """

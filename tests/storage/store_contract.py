@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import io
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -71,6 +72,21 @@ class ObjectStoreContract:
         assert (head.key, head.size, head.etag) == (info.key, info.size, info.etag)
         assert abs(head.last_modified - info.last_modified) < timedelta(seconds=5)
         assert store.get(bucket, "dir/hello.txt") == data
+
+    def test_put_file_streams_a_local_file_in(self, store: ObjectStore, bucket: str, tmp_path: Path) -> None:
+        source = tmp_path / "payload.bin"
+        data = bytes(range(256)) * 5000
+        source.write_bytes(data)
+        info = store.put_file(bucket, "files/payload.bin", str(source))
+        assert info.size == len(data)
+        assert store.get(bucket, "files/payload.bin") == data
+        assert store.head(bucket, "files/payload.bin").etag == info.etag
+
+    def test_put_file_into_a_missing_bucket_fails_clearly(self, store: ObjectStore, tmp_path: Path) -> None:
+        source = tmp_path / "x"
+        source.write_bytes(b"x")
+        with pytest.raises(NoSuchBucket):
+            store.put_file("no-such-bucket-here", "k", str(source))
 
     def test_put_replaces_an_object(self, store: ObjectStore, bucket: str) -> None:
         store.put(bucket, "k", b"first version")

@@ -41,10 +41,10 @@ import errno
 import hashlib
 import os
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import BinaryIO
+from typing import Any, BinaryIO
 from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from stepmap.storage.errors import NoSuchBucket, NoSuchKey, StoreError
@@ -211,6 +211,23 @@ class LocalObjectStore(ObjectStore):
 
     # -- writes -----------------------------------------------------------------------------
     def put(self, bucket: str, key: str, data: bytes) -> ObjectInfo:
+        def write(f: BinaryIO, digest: Any) -> None:
+            f.write(data)
+            digest.update(data)
+
+        return self._put(bucket, key, write)
+
+    def put_file(self, bucket: str, key: str, path: str) -> ObjectInfo:
+        def copy(f: BinaryIO, digest: Any) -> None:
+            with open(path, "rb") as source:
+                while chunk := source.read(1 << 20):
+                    f.write(chunk)
+                    digest.update(chunk)
+
+        return self._put(bucket, key, copy)
+
+    def _put(self, bucket: str, key: str, write: Callable[[BinaryIO, Any], None]) -> ObjectInfo:
+        """Write an object atomically: a temporary file in the same folder, then ``os.replace``."""
         bdir, path = self._path(bucket, key)
         parent = os.path.dirname(path)
         with self._os_errors(bucket, key):
@@ -225,9 +242,10 @@ class LocalObjectStore(ObjectStore):
                         raise
                     _make_folders(bdir, os.path.relpath(parent, bdir))
             try:
+                digest = hashlib.md5(usedforsecurity=False)
                 with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                md5 = hashlib.md5(data, usedforsecurity=False).hexdigest()
+                    write(f, digest)
+                md5 = digest.hexdigest()
                 st = os.stat(tmp)
                 _remember_etag(tmp, md5, st)
                 os.replace(tmp, path)

@@ -64,6 +64,11 @@ class ObjectStore(ABC):
     def put(self, bucket: str, key: str, data: bytes) -> ObjectInfo:
         """Write (or replace) an object. Readers see the old or the new object, never a mix."""
 
+    def put_file(self, bucket: str, key: str, path: str) -> ObjectInfo:
+        """Store the contents of a local file (adapters stream it; this default reads it whole)."""
+        with open(path, "rb") as f:
+            return self.put(bucket, key, f.read())
+
     @abstractmethod
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """What :meth:`list` would say about one object."""

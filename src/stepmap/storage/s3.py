@@ -185,6 +185,18 @@ class S3ObjectStore(ObjectStore):
         modified = parsedate_to_datetime(date).astimezone(UTC) if date else datetime.now(UTC)
         return ObjectInfo(key=key, size=len(data), etag=r["ETag"], last_modified=modified)
 
+    def put_file(self, bucket: str, key: str, path: str) -> ObjectInfo:
+        """Upload a local file, streaming it (multipart above boto3's threshold)."""
+        from boto3.exceptions import S3UploadFailedError
+
+        try:
+            self._call(lambda: self.client.upload_file(path, bucket, key), "PutObject", bucket, key)
+        except S3UploadFailedError as exc:  # upload_file wraps the service's error
+            if not self.bucket_exists(bucket):
+                raise NoSuchBucket(bucket) from None
+            raise StoreError(f"S3 PutObject s3://{bucket}/{key} failed: {exc}") from exc
+        return self.head(bucket, key)
+
     def delete(self, bucket: str, key: str) -> None:
         self._call(lambda: self.client.delete_object(Bucket=bucket, Key=key), "DeleteObject", bucket, key)
 

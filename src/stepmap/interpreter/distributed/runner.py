@@ -29,7 +29,7 @@ from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.readers import JsonText, ReaderSpec, read_items
 from stepmap.interpreter.distributed.records import ChildResult
-from stepmap.interpreter.distributed.writer import ResultWriter, render_records
+from stepmap.interpreter.distributed.writer import RecordFormat, ResultWriter, render_records
 from stepmap.interpreter.engine import PAYLOAD_LIMIT, StateCall, map_items, resolve_int
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.worker import ChildJob, ChunkResult, manual_start, run_children
@@ -147,6 +147,12 @@ def _reader_spec(state: model.Map, call: StateCall, effective: Any) -> ReaderSpe
     return ReaderSpec(reader["Resource"], parameters, config, raw_json=state.item_selector is None)
 
 
+def _in_state_records(state: model.Map) -> RecordFormat | None:
+    """``WriterConfig`` without a Resource only shapes the state's output; NONE means full records."""
+    config = (state.result_writer or {}).get("WriterConfig", {})
+    return RecordFormat("NONE", "JSON") if config.get("Transformation") == "NONE" else None
+
+
 class DistributedMap:
     """The DistributedMapRunner: runs Distributed Map states as Map Runs on an executor."""
 
@@ -213,7 +219,7 @@ class DistributedMap:
             region=region,
             account=account,
             manual_clock_start=manual_start(run.clock),
-            record_format=writer.format if writer is not None else None,
+            record_format=writer.format if writer is not None else _in_state_records(state),
         )
         cursor = call.frame.cursor
         cursor.add("MapStateStarted", {"length": 0})
@@ -450,8 +456,11 @@ class _MapRunState:
                 writer.write_blob("SUCCEEDED", chunk.succeeded, chunk.succeeded_records, 0)
             for _, status, records in chunk.failed:
                 writer.write_records(status, records)
-        elif self.outputs is not None and chunk.outputs:
-            for text in chunk.outputs:
+        elif self.outputs is not None and (chunk.outputs or chunk.succeeded_records):
+            texts = chunk.outputs
+            if texts is None:  # in-state NONE records, rendered by the worker
+                texts = [json.dumps(r) for r in json.loads(b"[" + chunk.succeeded + b"]")]
+            for text in texts:
                 self.output_bytes += len(text.encode()) + 1
                 if self.output_bytes > PAYLOAD_LIMIT:
                     self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs

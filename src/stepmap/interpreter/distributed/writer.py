@@ -283,16 +283,8 @@ class ResultWriter:
     # -- files --------------------------------------------------------------------------------------
     def upload(self, key: str, path: str) -> None:
         """Put one finished result file into the store (by path when the store can, to stay streaming)."""
-        try:
-            put_file = self.store.put_file  # type: ignore[attr-defined]
-        except AttributeError:
-            put_file = None
         with self._store_errors(key):
-            if put_file is not None:
-                put_file(self.bucket, key, path)
-            else:
-                with open(path, "rb") as f:
-                    self.store.put(self.bucket, key, f.read())
+            self.store.put_file(self.bucket, key, path)
 
     @contextmanager
     def _store_errors(self, key: str) -> Iterator[None]:
