@@ -285,6 +285,7 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
     ("InputPath malformed", one(pass_(InputPath="$.")), {(SCHEMA, "/States/S/InputPath")}),
     ("OutputPath a number", one(pass_(OutputPath=1)), {(SCHEMA, "/States/S/OutputPath")}),
     ("ResultPath with wildcard", one(pass_(ResultPath="$.a[*]")), {(SCHEMA, "/States/S/ResultPath")}),
+    ("ResultPath with a function", one(pass_(ResultPath="$.a.length()")), {(SCHEMA, "/States/S/ResultPath")}),
     ("ResultPath from the context object", one(pass_(ResultPath="$$.x")), {(SCHEMA, "/States/S/ResultPath")}),
     ("ResultPath to a variable", one(pass_(ResultPath="$v")), {(SCHEMA, "/States/S/ResultPath")}),
     ("Parameters not an object", one(pass_(Parameters=[1])), {(SCHEMA, "/States/S/Parameters")}),

@@ -910,10 +910,10 @@ class _Checker:
             self.schema(
                 f"{name} must start with '$' (not the context object or a variable): {_show(text)}", loc
             )
-        elif reference and not compiled.definite:
+        elif reference and not compiled.is_reference:
             self.schema(
                 f"{name} must be a reference path naming a single node "
-                f"(no wildcards, filters, slices, unions or '..'): {_show(text)}",
+                f"(no wildcards, filters, slices, unions, functions or '..'): {_show(text)}",
                 loc,
             )
 
