@@ -138,7 +138,43 @@ def fixed_overhead(n: int) -> dict[str, Any]:
     }
 
 
+def ray_tasks(n: int) -> dict[str, Any]:
+    """Ray tasks calling a no-op, one task per item (a local Ray on this machine's cores)."""
+    import ray
+
+    ray.init(num_cpus=os.cpu_count() or 1, include_dashboard=False, log_to_driver=False)
+    try:
+        noop = ray.remote(_noop)
+        ray.get([noop.remote(i) for i in range(100)])  # warm up
+        started = time.perf_counter()
+        ray.get([noop.remote({"id": i}) for i in range(n)])
+        seconds = time.perf_counter() - started
+    finally:
+        ray.shutdown()
+    return {"items": n, "seconds": seconds, "items_per_s": n / seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
+def dask_tasks(n: int) -> dict[str, Any]:
+    """Dask distributed futures calling a no-op, one task per item (LocalCluster, one process per core)."""
+    from dask.distributed import Client, LocalCluster
+
+    workers = os.cpu_count() or 1
+    with (
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster,
+        Client(cluster) as client,
+    ):
+        client.gather(client.map(_noop, range(100), pure=False))  # warm up
+        started = time.perf_counter()
+        client.gather(client.map(_noop, [{"id": i} for i in range(n)], pure=False))
+        seconds = time.perf_counter() - started
+    return {"items": n, "seconds": seconds, "items_per_s": n / seconds, "peak_rss_mb": _peak_rss_mb()}
+
+
 CASES = {
+    "ray": lambda a: ray_tasks(int(a[0])),
+    "dask": lambda a: dask_tasks(int(a[0])),
     "dmap": lambda a: distributed_map(int(a[0]), int(a[1]), a[2], a[3] if len(a) > 3 else "local"),
     "pool": lambda a: raw_pool(int(a[0]), int(a[1])),
     "overhead": lambda a: fixed_overhead(int(a[0])),

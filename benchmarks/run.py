@@ -35,6 +35,12 @@ def case(*args: str) -> dict[str, Any]:
     return result
 
 
+def installed(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
 def machine() -> dict[str, Any]:
     return {
         "python": platform.python_version(),
@@ -77,6 +83,10 @@ def main() -> None:
         add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base)
         add("stepmap Distributed Map (COMPACT)", n, case("dmap", str(n), "0", "COMPACT"), base)
         add("stepmap Distributed Map, ItemBatcher 100", n, case("dmap", str(n), "100", "NONE"), base)
+        for peer, limit in (("ray", 10_000), ("dask", 10_000)):
+            if n > limit or not installed(peer):
+                continue  # peers that take minutes at this size, or are not installed (the bench extra)
+            add(f"{peer} tasks (no-op, one per item)", n, case(peer, str(n)), base)
     print("P3 fixed overhead (100-item Distributed Map, wall time from process start)")
     overhead = case("overhead", "100")
     rows.append({"benchmark": "P3 fixed overhead", **overhead})
