@@ -13,8 +13,6 @@ few microseconds of engine overhead.
 
 from __future__ import annotations
 
-import asyncio
-import threading
 import time
 import uuid
 from collections.abc import Coroutine, Mapping
@@ -30,6 +28,7 @@ from stepmap.interpreter.clock import BlockingClock, Clock, ManualClock
 from stepmap.interpreter.distributed.records import ChildResult, ChildStatus
 from stepmap.interpreter.distributed.writer import RecordFormat, join_records, render_records
 from stepmap.interpreter.execution import child_run, run_child
+from stepmap.interpreter.loop import run_to_completion
 from stepmap.interpreter.tasks import HandlerInvoker
 from stepmap.runtime import call_handler
 
@@ -79,28 +78,6 @@ def _drive(coro: Coroutine[Any, Any, Any]) -> Any:
                 raise EngineError("a loop-free child execution tried to suspend")
     except StopIteration as stop:
         return stop.value
-
-
-def _run_in_loop(coro_factory: Any) -> Any:
-    """asyncio.run, also from a thread that already runs a loop (the sync executor)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(coro_factory())
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(coro_factory())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def child_name(map_run_id: str, index: int) -> str:
@@ -197,7 +174,7 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
             for i, text, n in children:
                 await one(i, text, n)
 
-        _run_in_loop(all_children)
+        run_to_completion(all_children)
     if fmt is not None:
         chunk.succeeded = join_records(succeeded, fmt)
         chunk.succeeded_records = len(succeeded)

@@ -7,11 +7,9 @@ the clock, and the Distributed Map runner.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +23,7 @@ from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.runner import DistributedMap
 from stepmap.interpreter.execution import Execution, execute
+from stepmap.interpreter.loop import run_to_completion
 from stepmap.interpreter.ports import MapRunObserver
 from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
 from stepmap.journal import Journal
@@ -86,28 +85,6 @@ def prepare(source: Any, name: str | None = None) -> PreparedMachine:
             if stem and function_name_of(stem):
                 name = stem
     return PreparedMachine(definition, parse_machine(definition), name)
-
-
-def _run_coroutine(factory: Callable[[], Any]) -> Any:
-    """Run a coroutine to completion, even when the caller already runs an event loop (notebooks)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return asyncio.run(factory())
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = asyncio.run(factory())
-        except BaseException as exc:
-            box["error"] = exc
-
-    thread = threading.Thread(target=target, name="stepmap-execution")
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box["value"]
 
 
 def storage_env(
@@ -200,7 +177,7 @@ class StepmapService:
             workers=self.workers,
             tmp_dir=os.path.join(self.env["STEPMAP_STATE_DIR"], "tmp"),
         )
-        execution: Execution = _run_coroutine(
+        execution: Execution = run_to_completion(
             lambda: execute(
                 prepared.machine,
                 input_value,

@@ -101,35 +101,14 @@ class _ResultFiles:
         self.count = 0
 
     def add(self, record: bytes) -> None:
-        writer = self.writer
-        jsonl = writer.output_type == "JSONL"
-        # bytes the record adds: a separator before it (JSON), a newline after it (JSONL), and the
-        # closing bracket the file still needs (JSON)
-        extra = 1 if jsonl else (1 if self.count else 0) + 1
-        if self.count and self.size + len(record) + extra > writer.max_file_bytes:
-            self.finish()
-        if self.handle is None:
-            self._start()
-        assert self.handle is not None
-        try:
-            if jsonl:
-                self.handle.write(record)
-                self.handle.write(b"\n")
-                self.size += len(record) + 1
-            else:
-                if self.count:
-                    self.handle.write(b",")
-                    self.size += 1
-                self.handle.write(record)
-                self.size += len(record)
-        except OSError as exc:
-            raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
-        self.count += 1
+        self.add_blob(record, 1)
 
     def add_blob(self, blob: bytes, count: int) -> None:
         """Append ``count`` records already joined by the file's separator (see :func:`join_records`)."""
         writer = self.writer
         jsonl = writer.output_type == "JSONL"
+        # bytes the blob adds: a separator before it (JSON), a newline after it (JSONL), and the
+        # closing bracket the file still needs (JSON)
         extra = 1 if jsonl else (1 if self.count else 0) + 1
         if self.count and self.size + len(blob) + extra > writer.max_file_bytes:
             self.finish()
