@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from concurrent.futures import Executor
+from concurrent.futures import BrokenExecutor, Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,8 +134,15 @@ class HandlerInvoker:
         except TimeoutError:
             future.cancel()
             raise StatesError("States.Timeout", f"Task timed out after {timeout:g} seconds") from None
-        except Exception as exc:  # the pool itself broke (a worker died): not the handler's fault
-            raise EngineError(f"worker failed while running {name}: {exc!r}") from exc
+        except BrokenExecutor as exc:
+            # The process running the handler died (killed, out of memory, os._exit): what Lambda
+            # reports when its runtime exits; a Retry on the state may try again.
+            raise StatesError(
+                "Runtime.ExitError",
+                f"RequestId: {request_id} Error: Runtime exited without providing a reason",
+            ) from exc
+        except Exception as exc:
+            raise EngineError(f"the executor failed while running {name}: {exc!r}") from exc
         if result.logs:
             logs.append(result.logs)
         if timeout is not None and result.duration > timeout:

@@ -24,7 +24,7 @@ from typing import Any
 
 from stepmap.asl import model
 from stepmap.asl.payload import References, compile_template, dumps
-from stepmap.errors import StatesError
+from stepmap.errors import EngineError, StatesError
 from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.readers import JsonText, ReaderSpec, read_items
@@ -42,6 +42,7 @@ MAX_CHUNK_CHILDREN = 4096
 MAX_CHUNK_BYTES = 4 << 20
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
 _NO_KEY = object()
+MAX_CHUNK_ATTEMPTS = 4  # runs of one chunk before the Map Run gives up on a failing executor
 
 
 @dataclass(frozen=True)
@@ -306,6 +307,8 @@ class _MapRunState:
         self.next_to_emit = 0
         self.buffer: dict[int, ChunkResult] = {}
         self.reader_error: StatesError | None = None
+        self.attempts: dict[int, int] = {}  # first child index -> runs of that chunk so far
+        self.chunk_retries = 0
         self.outputs: list[Any] | None = None if writer is not None else []
         self.output_bytes = 0
         self.failed_items = 0
@@ -398,13 +401,17 @@ class _MapRunState:
                     if not chunk:
                         break
                     self._start(chunk)
-                    future: Future[ChunkResult] = self.owner.executor.submit(run_children, self.job, chunk)
-                    in_flight[asyncio.wrap_future(future)] = chunk
+                    in_flight[self._submit(chunk)] = chunk
                 if not in_flight:
                     break
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for fut in done:
-                    in_flight.pop(fut)
+                    chunk = in_flight.pop(fut)
+                    if fut.exception() is not None:
+                        # The worker died (or the pool broke) under this chunk: run it again; its
+                        # children are counted only when a run of the chunk completes.
+                        in_flight[self._retry(chunk, fut.exception())] = chunk
+                        continue
                     failure = self._finish(fut.result()) or failure
                 self._progress()
             if failure is None:
@@ -416,6 +423,26 @@ class _MapRunState:
                 fut.cancel()
             raise
         return self._result(failure)
+
+    def _submit(self, chunk: list[tuple[int, str, int]]) -> asyncio.Future[ChunkResult]:
+        try:
+            future: Future[ChunkResult] = self.owner.executor.submit(run_children, self.job, chunk)
+        except RuntimeError as exc:
+            raise EngineError(f"cannot submit child executions: {exc}") from exc
+        return asyncio.wrap_future(future)
+
+    def _retry(
+        self, chunk: list[tuple[int, str, int]], error: BaseException | None
+    ) -> asyncio.Future[ChunkResult]:
+        first = chunk[0][0]
+        attempts = self.attempts[first] = self.attempts.get(first, 1) + 1
+        if attempts > MAX_CHUNK_ATTEMPTS:
+            raise EngineError(
+                f"a chunk of {len(chunk)} child executions (from index {first}) failed {MAX_CHUNK_ATTEMPTS} "
+                f"times in the executor: {error!r}"
+            ) from error
+        self.chunk_retries += 1
+        return self._submit(chunk)
 
     def _start(self, chunk: list[tuple[int, str, int]]) -> None:
         items = sum(n for _, _, n in chunk)
