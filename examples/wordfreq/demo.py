@@ -14,7 +14,6 @@ another block size, optionally with an ItemBatcher), :data:`FUNCTIONS`, :func:`l
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import os
 import sys
@@ -49,7 +48,7 @@ def definition(block_size: int | None = None, batch: int | None = None) -> dict[
     if batch is not None:
         del count_words["ItemSelector"]
         count_words["ItemBatcher"] = {"MaxItemsPerBatch": batch, "BatchInput": {"Prefix.$": "$.run.prefix"}}
-    return copy.deepcopy(machine)
+    return machine
 
 
 def load_object(store_dir: str, key: str, chunks: Iterable[bytes] | bytes, bucket: str = BUCKET) -> int:

@@ -29,10 +29,13 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Iterable, Mapping
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from examples.wordfreq.wordcount import WORD_LENGTHS, count_words, merge_counts, partition_counts, topk
 from stepmap.blocks import Block, read_block
+
+if TYPE_CHECKING:
+    from stepmap.storage import Table
 
 __all__ = [
     "RESULTS_TABLE",
@@ -67,7 +70,7 @@ class _Table(Protocol):
     def delete_item(self, key: Mapping[str, Any]) -> None: ...
 
 
-def results_table(state_dir: str | None = None) -> Any:
+def results_table(state_dir: str | None = None) -> Table:
     """The table ``wordfreq_top`` (numeric keys ``length``, ``rank``), created on first use.
 
     Handlers call it without ``state_dir`` (the engine's environment says where tables live). Create it

@@ -129,10 +129,17 @@ def main() -> None:
 @click.option("--code", multiple=True, metavar="DIR", help="Put DIR on the import path for handlers.")
 @click.option(
     "--executor",
-    type=click.Choice(["local", "sync"]),
+    type=click.Choice(["local", "sync", "ray"]),
     default="local",
     show_default=True,
-    help="local: a pool of worker processes; sync: everything in-process (debugging).",
+    help="local: a pool of worker processes; sync: everything in-process (debugging); ray: a Ray cluster.",
+)
+@click.option(
+    "--ray-address",
+    envvar="RAY_ADDRESS",
+    default=None,
+    metavar="ADDRESS",
+    help="Ray cluster to join with --executor ray (auto: the running one; none: start a local Ray).",
 )
 @click.option("--name", default=None, help="Execution name (default: a generated UUID).")
 @click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
@@ -145,6 +152,7 @@ def run(
     functions: tuple[str, ...],
     code: tuple[str, ...],
     executor: str,
+    ray_address: str | None,
     name: str | None,
     history: bool,
     quiet: bool,
@@ -175,6 +183,7 @@ def run(
                 state_dir=state_dir,
                 observer=observer,
                 journal=True,
+                ray_address=ray_address,
             )
             execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:

@@ -14,7 +14,7 @@ from stepmap.errors import InputError
 
 __all__ = ["EXECUTORS", "make_executor"]
 
-EXECUTORS = ("local", "sync")
+EXECUTORS = ("local", "sync", "ray")
 
 
 def make_executor(
@@ -23,8 +23,11 @@ def make_executor(
     code_paths: tuple[str, ...] = (),
     max_workers: int | None = None,
     env: Mapping[str, str] | None = None,
+    ray_address: str | None = None,
 ) -> Executor:
-    """The executor called ``name``: ``local`` (process pool, default) or ``sync`` (in-process).
+    """The executor called ``name``: ``local`` (process pool, default), ``sync`` (in-process) or ``ray``
+    (tasks on the Ray cluster at ``ray_address`` or ``RAY_ADDRESS``; ``auto`` joins a running cluster;
+    neither: a local Ray).
 
     ``env`` holds the environment handlers need (store and table configuration) in whatever process
     runs them."""
@@ -40,4 +43,8 @@ def make_executor(
         os.environ.update(dict(env_items))
         add_code_paths(code_paths)
         return SyncExecutor()
+    if name == "ray":
+        from stepmap.backends.ray import ray_executor
+
+        return ray_executor(ray_address or os.environ.get("RAY_ADDRESS") or None, code_paths, env_items)
     raise InputError(f"unknown executor {name!r}; choose one of: {', '.join(EXECUTORS)}")

@@ -39,7 +39,9 @@ def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) 
 
 
 class LocalPool(Executor):
-    """A process pool that heals: a broken inner pool is replaced at the next ``submit``."""
+    """A process pool that heals: a broken inner pool is replaced at the next ``submit``.
+
+    ``workers`` is the pool's size."""
 
     def __init__(self, workers: int, code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
         self.workers = workers

@@ -119,14 +119,20 @@ class StepmapService:
         state_dir: str | None = None,
         observer: MapRunObserver | None = None,
         journal: bool = False,
+        ray_address: str | None = None,
     ) -> None:
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
         self.code_paths = code_paths
         self.clock = clock
         self.env = storage_env(store, s3_endpoint, state_dir)
-        self.executor = make_executor(executor, code_paths=code_paths, max_workers=max_workers, env=self.env)
-        self.workers = 1 if executor == "sync" else (max_workers or os.cpu_count() or 1)
+        self.executor = make_executor(
+            executor, code_paths=code_paths, max_workers=max_workers, env=self.env, ray_address=ray_address
+        )
+        # how many chunks the executor runs at once: the pool's size, or the cluster's CPUs
+        self.workers = getattr(self.executor, "workers", None) or (max_workers or os.cpu_count() or 1)
+        if executor == "sync":
+            self.workers = 1
         self.journal = (
             Journal(os.path.join(self.env["STEPMAP_STATE_DIR"], "journal.sqlite")) if journal else None
         )

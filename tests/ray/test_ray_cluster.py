@@ -1,0 +1,142 @@
+"""stepmap on a real local Ray cluster (head + one worker node): same results as the local pool, and a
+Ray worker killed mid-run loses and duplicates nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from examples.gsod.generate import iter_files
+from stepmap.functions import FunctionRegistry
+from stepmap.service.runner import StepmapService
+from stepmap.storage.handles import clear_cache
+
+pytestmark = pytest.mark.ray
+
+ROOT = Path(__file__).resolve().parents[2]
+GSOD = ROOT / "examples" / "gsod"
+
+
+def _service(
+    executor: str, endpoint: str, tmp: Path, ray_address: str | None = None, **kw: object
+) -> StepmapService:
+    functions = FunctionRegistry()
+    functions.register_module("examples.gsod.handlers")
+    for name, target in kw.pop("functions", {}).items():  # type: ignore[attr-defined]
+        functions.register(name, target)
+    return StepmapService(
+        functions=functions,
+        executor=executor,
+        store="s3://",
+        s3_endpoint=endpoint,
+        state_dir=str(tmp / f"state-{executor}"),
+        ray_address=ray_address,
+        code_paths=(str(GSOD),),
+    )
+
+
+def test_gsod_on_ray_with_s3_equals_the_local_pool(
+    ray_cluster: str, aws_endpoint: str, aws_env: None, tmp_path: Path
+) -> None:
+    clear_cache()
+    ray_service = _service("ray", aws_endpoint, tmp_path, ray_cluster)
+    assert ray_service.workers == 2  # both nodes' CPUs
+    bucket = "gsod-on-ray"
+    ray_service.store.create_bucket(bucket)
+    for key, data in iter_files(files=150, seed=5):
+        ray_service.store.put(bucket, key, data)
+    on_ray = ray_service.start_execution(str(GSOD / "workflow.asl.json"), {"bucket": bucket, "prefix": ""})
+    assert on_ray.status == "SUCCEEDED", (on_ray.error, on_ray.cause)
+
+    local = _service("local", aws_endpoint, tmp_path).start_execution(
+        str(GSOD / "workflow.asl.json"), {"bucket": bucket, "prefix": ""}
+    )
+    assert local.status == "SUCCEEDED", (local.error, local.cause)
+    assert on_ray.output == local.output
+    (map_run,) = ray_service.map_runs
+    assert map_run.items.succeeded == 150 and map_run.items.results_written == 150
+
+
+def _ray_worker_pids() -> list[int]:
+    found = subprocess.run(["pgrep", "-f", "ray::_call"], capture_output=True, text=True)
+    return [int(pid) for pid in found.stdout.split()]
+
+
+def test_a_ray_worker_killed_mid_run_loses_and_duplicates_nothing(
+    ray_cluster: str, aws_endpoint: str, aws_env: None, tmp_path: Path
+) -> None:
+    clear_cache()
+    service = _service(
+        "ray",
+        aws_endpoint,
+        tmp_path,
+        ray_cluster,
+        functions={"slow_echo": "tests.faults.fault_handlers:slow_echo"},
+    )
+    bucket = "ray-faults"
+    n = 2000
+    service.store.create_bucket(bucket)
+    service.store.put(bucket, "items.jsonl", "".join(json.dumps({"id": i}) + "\n" for i in range(n)).encode())
+    definition = {
+        "StartAt": "M",
+        "States": {
+            "M": {
+                "Type": "Map",
+                "ItemReader": {
+                    "Resource": "arn:aws:states:::s3:getObject",
+                    "ReaderConfig": {"InputType": "JSONL"},
+                    "Parameters": {"Bucket": bucket, "Key": "items.jsonl"},
+                },
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
+                    "StartAt": "Echo",
+                    "States": {"Echo": {"Type": "Task", "Resource": "slow_echo", "End": True}},
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": bucket, "Prefix": "out"},
+                    "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
+                },
+                "End": True,
+            }
+        },
+    }
+    kills: list[int] = []
+    stop = threading.Event()
+
+    def killer() -> None:
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline and len(kills) < 2:
+            time.sleep(0.5)
+            for pid in _ray_worker_pids()[:1]:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    kills.append(pid)
+                except ProcessLookupError:
+                    pass
+
+    thread = threading.Thread(target=killer)
+    thread.start()
+    try:
+        execution = service.start_execution(definition, {})
+    finally:
+        stop.set()
+        thread.join()
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert kills, "the test must actually kill a Ray worker"
+    manifest = json.loads(service.store.get(bucket, execution.output["ResultWriterDetails"]["Key"]))
+    ids = [
+        json.loads(line)["id"]
+        for entry in manifest["ResultFiles"]["SUCCEEDED"]
+        for line in service.store.get(bucket, entry["Key"]).splitlines()
+    ]
+    assert ids == list(range(n))
+    (map_run,) = service.map_runs
+    assert map_run.items.succeeded == n and map_run.items.results_written == n and map_run.items.total == n
