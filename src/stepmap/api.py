@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from stepmap.errors import Problem
 from stepmap.interpreter.clock import Clock
@@ -24,11 +24,26 @@ def objects() -> ObjectStore:
     return _objects()
 
 
-def table(name: str, *, partition_key: str = "pk", sort_key: str | None = None) -> Table:
-    """A results table, for use inside handlers: put_item/get_item/query/scan/delete_item."""
+def table(
+    name: str,
+    *,
+    partition_key: str = "pk",
+    sort_key: str | None = None,
+    partition_key_type: Literal["S", "N"] = "S",
+    sort_key_type: Literal["S", "N"] = "S",
+) -> Table:
+    """A results table, for use inside handlers: put_item/get_item/query/scan/delete_item.
+
+    Key types are ``"S"`` (string) or ``"N"`` (number), as in DynamoDB."""
     from stepmap.storage.handles import table as _table
 
-    return _table(name, partition_key=partition_key, sort_key=sort_key)
+    return _table(
+        name,
+        partition_key=partition_key,
+        sort_key=sort_key,
+        partition_key_type=partition_key_type,
+        sort_key_type=sort_key_type,
+    )
 
 
 def run(

@@ -94,8 +94,8 @@ class ChunkResult:
 
     Children of a chunk are the contiguous indexes ``first .. first + count - 1``. ``succeeded`` holds the
     ResultWriter records of the successful children already joined as they sit in a result file;
-    ``failed`` holds ``(index, status, records)`` of the others; ``outputs`` the output JSON of each
-    successful child in order (only without a ResultWriter).
+    ``failed`` holds ``(index, status, error, cause, records)`` of the others; ``outputs`` the output JSON
+    of each successful child in order (only without a ResultWriter).
     """
 
     first: int
@@ -104,7 +104,7 @@ class ChunkResult:
     executions: dict[str, int] = field(default_factory=dict)  # status -> child executions
     succeeded: bytes = b""
     succeeded_records: int = 0
-    failed: list[tuple[int, str, tuple[bytes, ...]]] = field(default_factory=list)
+    failed: list[tuple[int, str, str | None, str | None, tuple[bytes, ...]]] = field(default_factory=list)
     outputs: list[str] | None = None
     reader_error: str | None = None  # an item that was not JSON (raw JSONL items are parsed here)
     duration: float = 0.0
@@ -158,12 +158,12 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
             if status == "SUCCEEDED":
                 succeeded.extend(records)
             else:
-                chunk.failed.append((index, status, tuple(records)))
+                chunk.failed.append((index, status, error, cause, tuple(records)))
         elif status == "SUCCEEDED":
             assert chunk.outputs is not None
             chunk.outputs.append(output_json or "null")
         else:
-            chunk.failed.append((index, status, ()))
+            chunk.failed.append((index, status, error, cause, ()))
 
     if loop_free:
         for index, input_json, count in children:

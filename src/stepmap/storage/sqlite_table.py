@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict
@@ -96,10 +98,20 @@ class SQLiteTable(Table):
     def _connect(self) -> sqlite3.Connection:
         os.makedirs(os.path.dirname(self.path), exist_ok=True)
         conn = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None, check_same_thread=False)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=NORMAL")
-        conn.executescript(_SCHEMA)
-        return conn
+        # Switching a new file to WAL takes a lock that the busy timeout does not wait for: when several
+        # processes open a fresh database at once, all but one see "database is locked". Try again.
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute("PRAGMA synchronous=NORMAL")
+                conn.executescript(_SCHEMA)
+                return conn
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() > deadline:
+                    conn.close()
+                    raise StoreUnavailable(f"cannot open the table database {self.path!r}: {exc}") from exc
+                time.sleep(0.01 + random.random() * 0.05)
 
     def _register(self) -> None:
         wanted = json.dumps(asdict(self.schema), sort_keys=True)

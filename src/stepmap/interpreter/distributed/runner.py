@@ -301,12 +301,15 @@ class _MapRunState:
         self.writer = writer
         self.job = job
         self.window = max(1, min(settings.max_concurrency, 2 * owner.workers + 2))
-        self.chunk_size = 1 if settings.max_concurrency == 1 else 8
-        self.children: Iterator[tuple[int, str, int]] = self._child_inputs()
+        # Start with one child per chunk: until a chunk's duration is known, a slow child must not take a
+        # worker's share of the work with it. Sizes then grow fourfold per completed chunk at most.
+        self.chunk_size = 1
+        self.children: Iterator[tuple[int, str, int]] = self._counted(self._child_inputs())
         self.exhausted = False
         self.next_to_emit = 0
         self.buffer: dict[int, ChunkResult] = {}
         self.reader_error: StatesError | None = None
+        self.first_failure: str | None = None  # told in the execution's log when the Map Run fails
         self.attempts: dict[int, int] = {}  # first child index -> runs of that chunk so far
         self.chunk_retries = 0
         self.outputs: list[Any] | None = None if writer is not None else []
@@ -315,6 +318,14 @@ class _MapRunState:
         self.last_progress = 0.0
 
     # -- items -> child inputs -------------------------------------------------------------------------
+    def _counted(self, children: Iterator[tuple[int, str, int]]) -> Iterator[tuple[int, str, int]]:
+        """Each child input, counted as a pending child execution as soon as it exists."""
+        executions = self.map_run.executions
+        for child in children:
+            executions.total += 1
+            executions.pending += 1
+            yield child
+
     def _child_inputs(self) -> Iterator[tuple[int, str, int]]:
         state, call, effective = self.state, self.call, self.effective
         selector = state.item_selector
@@ -449,7 +460,7 @@ class _MapRunState:
         counters, executions = self.map_run.items, self.map_run.executions
         counters.pending -= items
         counters.running += items
-        executions.total += len(chunk)
+        executions.pending -= len(chunk)
         executions.running += len(chunk)
 
     def _finish(self, chunk: ChunkResult) -> StatesError | None:
@@ -466,6 +477,9 @@ class _MapRunState:
         for status, n in chunk.executions.items():
             executions.finish(status, n)
         self.failed_items += chunk.failed_items
+        if chunk.failed and self.first_failure is None:
+            index, status, error, cause, _ = chunk.failed[0]
+            self.first_failure = f"child {index} {status}: {error}: {cause}"
         if chunk.reader_error is not None and self.reader_error is None:
             self.reader_error = StatesError("States.ItemReaderFailed", chunk.reader_error)
         # Chunks hold contiguous children; hand them to the writer (or the output) in item order.
@@ -481,7 +495,7 @@ class _MapRunState:
         if writer is not None:
             if chunk.succeeded_records:
                 writer.write_blob("SUCCEEDED", chunk.succeeded, chunk.succeeded_records, 0)
-            for _, status, records in chunk.failed:
+            for _, status, _, _, records in chunk.failed:
                 writer.write_records(status, records)
         elif self.outputs is not None and (chunk.outputs or chunk.succeeded_records):
             texts = chunk.outputs
@@ -537,6 +551,9 @@ class _MapRunState:
             observer.map_run_progress(self.map_run)
 
     def _result(self, failure: StatesError | None) -> Any:
+        if failure is not None and self.first_failure is not None:
+            arn, first = self.map_run.map_run_arn, self.first_failure[:2000]
+            self.call.run.logs.append(f"[stepmap] Map Run {arn} failed; first failed {first}\n")
         if self.writer is not None:
             details = self.writer.close()
             if failure is not None:
