@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo demo-orders bench test lint typecheck unit clean
+.PHONY: demo demo-orders bench test lint typecheck unit slow clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e '.[dev,ray]'
 	touch $@
 
 demo: $(BIN)/.installed
@@ -32,8 +32,12 @@ typecheck: $(BIN)/.installed
 unit: $(BIN)/.installed
 	$(BIN)/pytest -q -n 2 -m "not slow and not faults and not ray"
 
-test: lint typecheck unit
-	$(BIN)/pytest -q -m "slow or faults" -p no:randomly || [ $$? -eq 5 ]
+# The slower suites: fault injection, a real local Ray cluster, then a smoke run of the benchmarks.
+slow: $(BIN)/.installed
+	$(BIN)/pytest -q -m "slow or faults or ray"
+	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
+
+test: lint typecheck unit slow
 
 clean:
 	rm -rf $(VENV) .stepmap .pytest_cache .mypy_cache .ruff_cache
