@@ -123,16 +123,16 @@ def _text_key(size_bytes: int) -> str:
     return key
 
 
-def wordfreq_engine(size_bytes: int, block_size: int) -> dict[str, Any]:
-    """The word-frequency workflow on the local pool: seconds for the whole execution."""
+def wordfreq_engine(size_bytes: int, block_size: int, executor: str = "local") -> dict[str, Any]:
+    """The word-frequency workflow on the local pool (or ``executor``): seconds for the whole execution."""
     from examples.wordfreq.demo import run_wordfreq
 
     key = _text_key(size_bytes)
     warm = _text_key(1000)
-    run_wordfreq(warm, store=STORE, state_dir=STATE, block_size=block_size)  # starts the pool
+    run_wordfreq(warm, store=STORE, state_dir=STATE, block_size=block_size, executor=executor)  # starts it
     cpu = _cpu_seconds()
     started = time.perf_counter()
-    execution = run_wordfreq(key, store=STORE, state_dir=STATE, block_size=block_size)
+    execution = run_wordfreq(key, store=STORE, state_dir=STATE, block_size=block_size, executor=executor)
     seconds = time.perf_counter() - started
     cpu = _cpu_seconds() - cpu
     if execution.status != "SUCCEEDED":
@@ -278,6 +278,10 @@ def main(argv: list[str]) -> dict[str, Any]:
             handwritten.append(wordfreq_handwritten(size, block))
             engine.append(wordfreq_engine(size, block))
         return _compare(engine, handwritten)
+    if argv[:1] == ["wordfreq-ray"] and len(argv) in (2, 3):
+        size = parse_size(argv[1])
+        block = parse_size(argv[2]) if len(argv) == 3 else 8 << 20
+        return wordfreq_engine(size, block, executor="ray")
     if argv[:1] == ["gsod"] and 2 <= len(argv) <= 3:
         for _ in range(int(argv[2]) if len(argv) == 3 else 1):
             handwritten.append(gsod_handwritten(int(argv[1])))

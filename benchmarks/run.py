@@ -35,6 +35,18 @@ def case(*args: str) -> dict[str, Any]:
     return result
 
 
+def p2_case(*args: str) -> dict[str, Any]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
+    done = subprocess.run(
+        [sys.executable, str(HERE / "p2.py"), *args], capture_output=True, text=True, env=env, check=False
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"benchmark p2 {args} failed:\n{done.stderr}")
+    start = done.stdout.index("{")
+    result: dict[str, Any] = json.loads(done.stdout[start:])
+    return result
+
+
 def installed(module: str) -> bool:
     import importlib.util
 
@@ -83,10 +95,40 @@ def main() -> None:
         add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base)
         add("stepmap Distributed Map (COMPACT)", n, case("dmap", str(n), "0", "COMPACT"), base)
         add("stepmap Distributed Map, ItemBatcher 100", n, case("dmap", str(n), "100", "NONE"), base)
+        if args.full and installed("ray") and n <= 100_000:
+            add("stepmap Distributed Map on Ray (local)", n, case("dmap", str(n), "0", "NONE", "ray"), base)
         for peer, limit in (("ray", 10_000), ("dask", 10_000)):
             if n > limit or not installed(peer):
                 continue  # peers that take minutes at this size, or are not installed (the bench extra)
             add(f"{peer} tasks (no-op, one per item)", n, case(peer, str(n)), base)
+    print("P2 real work (the same handlers on the same data: stepmap against a hand-written pool)")
+    text_size = "8MB" if args.quick else "256MB"
+    for label, argv in (
+        (
+            f"wordfreq {text_size}",
+            ["wordfreq", text_size, "1MiB" if args.quick else "8MiB", "1" if args.quick else "2"],
+        ),
+        (
+            "gsod 300 files" if args.quick else "gsod 10k files",
+            ["gsod", "300" if args.quick else "10000", "1" if args.quick else "2"],
+        ),
+    ):
+        p2 = p2_case(*argv)
+        engine, hand = p2["engine"], p2["handwritten"]
+        rows.append({"benchmark": f"P2 {label}", **p2})
+        print(
+            f"  {label:<22} stepmap {engine['seconds']:7.2f} s "
+            f"({engine['mb_per_s_per_core']:6.1f} MB/s per core)  hand-written {hand['seconds']:7.2f} s "
+            f"({hand['mb_per_s_per_core']:6.1f} MB/s per core)"
+            f"  ratio {p2['ratio']:.2f} (CPU {p2['cpu_ratio']:.2f})"
+        )
+    if args.full and installed("ray"):
+        ray_p2 = p2_case("wordfreq-ray", text_size)
+        rows.append({"benchmark": f"P2 wordfreq {text_size} on Ray (local)", **ray_p2})
+        print(
+            f"  wordfreq {text_size} on a local Ray: {ray_p2['seconds']:.2f} s "
+            f"({ray_p2['mb_per_s_per_core']:.1f} MB/s per core)"
+        )
     print("P3 fixed overhead (100-item Distributed Map, wall time from process start)")
     overhead = case("overhead", "100")
     rows.append({"benchmark": "P3 fixed overhead", **overhead})
