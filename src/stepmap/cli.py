@@ -196,6 +196,11 @@ def run(
         _fail(f"engine error: {exc}", EXIT_FAILED)
     except StepmapError as exc:
         _fail(str(exc), EXIT_FAILED)
+    _report(execution, history=history, quiet=quiet)
+
+
+def _report(execution: Any, *, history: bool = False, quiet: bool = False) -> None:
+    """Print an execution's result the way ``stepmap run`` does, and exit with its code."""
     if execution.logs and not quiet:
         click.echo(execution.logs.rstrip("\n"), err=True)
     if history:
@@ -206,6 +211,28 @@ def run(
         return
     click.echo(json.dumps({"error": execution.error, "cause": execution.cause}, ensure_ascii=False), err=True)
     sys.exit(EXIT_FAILED)
+
+
+def _continue(action: str, execution: str, state_dir: str | None, quiet: bool) -> None:
+    """``resume`` or ``redrive`` an execution with the configuration it was started with."""
+    from contextlib import ExitStack
+
+    from stepmap.service.runner import StepmapService
+
+    try:
+        with ExitStack() as stack:
+            observer = None
+            if not quiet and sys.stderr.isatty():
+                from stepmap.progress import MapRunProgress
+
+                observer = stack.enter_context(MapRunProgress())
+            service = StepmapService.for_execution(execution, state_dir=state_dir, observer=observer)
+            result = getattr(service, action)(execution)
+    except InputError as exc:
+        _fail(str(exc))
+    except EngineError as exc:
+        _fail(f"engine error: {exc}", EXIT_FAILED)
+    _report(result, quiet=quiet)
 
 
 @main.command()
@@ -297,6 +324,38 @@ def describe_map_run(map_run_arn: str, state_dir: str | None) -> None:
         _print_json(_journal(state_dir).map_run(map_run_arn))
     except InputError as exc:
         _fail(str(exc))
+
+
+@main.command()
+@click.argument("execution")
+@state_dir_option
+@click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+def resume(execution: str, state_dir: str | None, quiet: bool) -> None:
+    """Go on with EXECUTION (name or ARN) after its process died: finished work is not done again."""
+    _continue("resume", execution, state_dir, quiet)
+
+
+@main.command()
+@click.argument("execution")
+@state_dir_option
+@click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+def redrive(execution: str, state_dir: str | None, quiet: bool) -> None:
+    """Re-run a FAILED, TIMED_OUT or ABORTED EXECUTION from the state that failed (AWS's redrive)."""
+    _continue("redrive", execution, state_dir, quiet)
+
+
+@main.command()
+@click.argument("execution")
+@state_dir_option
+def stop(execution: str, state_dir: str | None) -> None:
+    """Stop a RUNNING EXECUTION: its children stop and its status becomes ABORTED."""
+    from stepmap.service.runner import StepmapService
+
+    try:
+        record = StepmapService.for_execution(execution, state_dir=state_dir).stop(execution)
+    except InputError as exc:
+        _fail(str(exc))
+    _print_json(record)
 
 
 if __name__ == "__main__":  # pragma: no cover

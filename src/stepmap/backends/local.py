@@ -15,6 +15,7 @@ import atexit
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, TypeVar
@@ -36,6 +37,17 @@ def _context() -> multiprocessing.context.BaseContext:
 def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
     os.environ.update(dict(env))
     add_code_paths(code_paths)
+    # A forked worker holds its own copy of the pool's pipes, so it never sees them close when the
+    # coordinator is killed: watch the parent instead, and leave with it.
+    parent = os.getppid()
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="stepmap-watchdog").start()
+
+
+def _exit_with_parent(parent: int) -> None:
+    while True:
+        time.sleep(1.0)
+        if os.getppid() != parent:
+            os._exit(0)
 
 
 class LocalPool(Executor):

@@ -28,11 +28,13 @@ from stepmap.asl.timestamps import format_timestamp, parse_timestamp
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.history import Cursor, History
+from stepmap.interpreter.ports import RunJournal
 from stepmap.interpreter.tasks import HandlerInvoker, lambda_envelope, resolve_task
 
 __all__ = [
     "PAYLOAD_LIMIT",
     "DistributedMapRunner",
+    "ExecutionAborted",
     "ExecutionTimedOut",
     "Frame",
     "Run",
@@ -49,6 +51,10 @@ INLINE_MAP_CONCURRENCY = 40  # AWS's ceiling for inline Map iterations
 
 class ExecutionTimedOut(Exception):
     """The execution's TimeoutSeconds passed. Not a StatesError: no Catch can see it."""
+
+
+class ExecutionAborted(Exception):
+    """Someone stopped the execution (``stepmap stop``). Not a StatesError: no Catch can see it."""
 
 
 class DistributedMapRunner(Protocol):
@@ -72,6 +78,7 @@ class Run:
     role_arn: str = "arn:aws:iam::123456789012:role/stepmap"
     redrive_count: int = 0
     distributed_map: DistributedMapRunner | None = None
+    journal: RunJournal | None = None  # durable progress (checkpoints, stop requests), when journaled
     logs: list[str] = field(default_factory=list)
     child_timeout: float | None = None  # children of a Distributed Map: the ItemProcessor's TimeoutSeconds
     _execution_context: dict[str, Any] | None = None
@@ -135,6 +142,7 @@ class Frame:
     cursor: Cursor
     scope: Scope
     map_item: dict[str, Any] | None = None
+    top: bool = False  # the execution's own thread (not a branch or an iteration): it checkpoints
 
     def child(self, map_item: dict[str, Any] | None = None) -> Frame:
         return Frame(self.cursor.fork(), Scope(self.scope), map_item)
@@ -614,13 +622,20 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     return outcome.output, outcome.next
 
 
-async def run_machine(machine: model.StateMachine, input: Any, run: Run, frame: Frame) -> Any:
-    """Run states from StartAt until one ends the machine; return the final output."""
-    name: str | None = machine.start_at
+async def run_machine(
+    machine: model.StateMachine, input: Any, run: Run, frame: Frame, start_at: str | None = None
+) -> Any:
+    """Run states from StartAt (or ``start_at``, when resuming) until one ends the machine."""
+    name: str | None = start_at or machine.start_at
     value = input
     states = machine.states
+    journal = run.journal if frame.top else None
     while name is not None:
         run.check_deadline()
+        if journal is not None:
+            journal.checkpoint(name, value, frame.scope.values)
+            if journal.should_stop():
+                raise ExecutionAborted()
         value, name = await run_state(states[name], value, run, frame)
     return value
 

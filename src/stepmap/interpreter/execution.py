@@ -8,7 +8,9 @@ Succeeded / Failed / TimedOut events, the payload limit on input and output, the
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -21,6 +23,7 @@ from stepmap.interpreter.distributed.records import ChildStatus
 from stepmap.interpreter.engine import (
     PAYLOAD_LIMIT,
     DistributedMapRunner,
+    ExecutionAborted,
     ExecutionTimedOut,
     Frame,
     Run,
@@ -29,11 +32,13 @@ from stepmap.interpreter.engine import (
     run_machine,
 )
 from stepmap.interpreter.history import NO_HISTORY, History
+from stepmap.interpreter.ports import RunJournal
 from stepmap.interpreter.tasks import HandlerInvoker
 
 __all__ = [
     "Execution",
     "ExecutionStatus",
+    "ResumePoint",
     "child_run",
     "execute",
     "execution_arn",
@@ -60,10 +65,30 @@ class Execution:
     stop_date: datetime | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     logs: str = ""
+    redrive_count: int = 0
 
     @property
     def arn(self) -> str:
         return self.execution_arn
+
+    @classmethod
+    def from_record(cls, record: dict[str, Any], history: list[dict[str, Any]] | None = None) -> Execution:
+        """An Execution from its DescribeExecution-shaped record (as the journal keeps it)."""
+        stop = record.get("stopDate")
+        return cls(
+            execution_arn=record["executionArn"],
+            name=record["name"],
+            state_machine_arn=record["stateMachineArn"],
+            status=record["status"],
+            input=json.loads(record["input"]) if "input" in record else None,
+            start_date=datetime.fromisoformat(record["startDate"]),
+            output=json.loads(record["output"]) if "output" in record else None,
+            error=record.get("error"),
+            cause=record.get("cause"),
+            stop_date=datetime.fromisoformat(stop) if stop else None,
+            history=history or [],
+            redrive_count=record.get("redriveCount", 0),
+        )
 
     def describe(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -82,6 +107,11 @@ class Execution:
             out["error"] = self.error
         if self.cause is not None:
             out["cause"] = self.cause
+        out["redriveCount"] = self.redrive_count
+        if self.status in ("FAILED", "TIMED_OUT", "ABORTED"):
+            out["redriveStatus"] = "REDRIVABLE"
+        elif self.status != "RUNNING":
+            out["redriveStatus"] = "NOT_REDRIVABLE"
         return out
 
 
@@ -95,6 +125,19 @@ def execution_arn(
     return f"arn:aws:states:{region}:{account}:execution:{machine_name}:{name}"
 
 
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a journaled execution goes on from: after a crash (resume) or a failure (redrive)."""
+
+    state: str  # the top-level state to run next (the one that was running, or that failed)
+    input: Any  # that state's input
+    variables: dict[str, Any]  # the workflow variables of the top-level scope
+    events: list[dict[str, Any]]  # the history so far
+    start_time: datetime
+    redrive_count: int = 0
+    redriven: bool = False  # True for a redrive: an ExecutionRedriven event starts the new attempt
+
+
 async def execute(
     machine: StateMachine,
     input: Any,
@@ -105,12 +148,17 @@ async def execute(
     state_machine_name: str = "stepmap",
     record_history: bool = True,
     distributed_map: DistributedMapRunner | None = None,
+    journal: RunJournal | None = None,
+    resume: ResumePoint | None = None,
+    on_start: Callable[[Execution, Run], None] | None = None,
 ) -> Execution:
-    """Run ``machine`` on ``input`` to completion and return its record."""
+    """Run ``machine`` on ``input`` to completion (or from ``resume``) and return its record.
+
+    ``on_start`` sees the record and the Run before the first state runs (the service journals it)."""
     clock = clock or SystemClock()
     name = name or str(uuid.uuid4())
     region, account = invoker.region, invoker.account
-    start = clock.now()
+    start = resume.start_time if resume is not None else clock.now()
     history = History(clock.now, enabled=record_history)
     run = Run(
         execution_arn=execution_arn(state_machine_name, name, region, account),
@@ -125,22 +173,36 @@ async def execute(
         deadline=deadline_after(start, machine.timeout_seconds),
         role_arn=f"arn:aws:iam::{account}:role/stepmap",
         distributed_map=distributed_map,
+        journal=journal,
+        redrive_count=resume.redrive_count if resume is not None else 0,
     )
     record = Execution(run.execution_arn, name, run.state_machine_arn, "RUNNING", input, start)
-    frame = Frame(history.cursor(), Scope())
+    frame = Frame(history.cursor(), Scope(), top=True)
     input_text = dumps(input)
-    frame.cursor.add(
-        "ExecutionStarted",
-        {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": run.role_arn},
-    )
+    start_at: str | None = None
+    value = input
+    if resume is None:
+        frame.cursor.add(
+            "ExecutionStarted",
+            {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": run.role_arn},
+        )
+    else:
+        history.events.extend(resume.events)
+        frame.cursor.last = resume.events[-1]["id"] if resume.events else 0
+        frame.scope.values.update(resume.variables)
+        start_at, value = resume.state, resume.input
+        if resume.redriven:
+            frame.cursor.add("ExecutionRedriven", {"redriveCount": resume.redrive_count})
+    if on_start is not None:
+        on_start(record, run)
     try:
         if len(input_text.encode()) > PAYLOAD_LIMIT:
             raise StatesError("States.DataLimitExceeded", "The execution input exceeds 262144 bytes")
-        coro = run_machine(machine, input, run, frame)
+        coro = run_machine(machine, value, run, frame, start_at)
+        remaining = None
         if machine.timeout_seconds is not None and isinstance(clock, SystemClock):
-            output = await asyncio.wait_for(coro, machine.timeout_seconds)
-        else:
-            output = await coro
+            remaining = machine.timeout_seconds - (clock.now() - start).total_seconds()
+        output = await (asyncio.wait_for(coro, max(remaining, 0.001)) if remaining is not None else coro)
         output_text = dumps(output)
         if len(output_text.encode()) > PAYLOAD_LIMIT:
             raise StatesError("States.DataLimitExceeded", "The execution output exceeds 262144 bytes")
@@ -153,9 +215,13 @@ async def execute(
         record.status, record.error = "TIMED_OUT", "States.Timeout"
         record.cause = f"The execution timed out after {machine.timeout_seconds:g} seconds"
         frame.cursor.add("ExecutionTimedOut", {"error": record.error, "cause": record.cause})
+    except ExecutionAborted:
+        record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
+        frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
     record.stop_date = clock.now()
     record.history = history.events
     record.logs = "".join(run.logs)
+    record.redrive_count = run.redrive_count
     return record
 
 

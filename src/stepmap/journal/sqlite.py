@@ -1,40 +1,99 @@
-"""A SQLite journal of executions and Map Runs, one file in the state directory.
+"""A SQLite journal of executions and Map Runs: one file in the state directory, WAL mode.
 
-Records are JSON documents shaped like AWS's Describe* responses, keyed by ARN, so that later commands
-(``stepmap executions``, ``describe``, ``history``, ``map-runs``, ``describe-map-run``) can show runs that
-other processes made. Writes are one transaction each; readers never block writers (WAL).
+What it keeps, per execution: its identity, definition, input and run options (so another process can resume
+it), status and record (AWS's DescribeExecution shape), history events as they happen, who runs it (pid and
+a heartbeat), whether a stop was requested, and a checkpoint: the top-level state being run, with its input
+and the workflow variables. Per Map Run: its record (DescribeMapRun shape), a checkpoint (how many children
+are done and written, in item order, and the state of the ResultWriter's files), and the indexes of failed
+children (what a redrive re-runs).
+
+Every write is one short transaction; readers never block writers. An execution name is unique per state
+machine: concurrent starts with one name race on that constraint, and exactly one wins.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import socket
 import sqlite3
 import threading
+import time
+from collections.abc import Iterable
 from typing import Any
 
 from stepmap.errors import EngineError, InputError
 
-__all__ = ["Journal"]
+__all__ = ["ExecutionRow", "Journal"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS executions (
     arn TEXT PRIMARY KEY,
     name TEXT NOT NULL,
+    state_machine TEXT NOT NULL,
     status TEXT NOT NULL,
     start_date TEXT NOT NULL,
     record TEXT NOT NULL,
-    history TEXT
+    definition TEXT,
+    input TEXT,
+    options TEXT,
+    owner TEXT,
+    heartbeat REAL,
+    abort_requested INTEGER NOT NULL DEFAULT 0,
+    checkpoint TEXT,
+    redrive_count INTEGER NOT NULL DEFAULT 0,
+    UNIQUE (state_machine, name)
 );
 CREATE INDEX IF NOT EXISTS executions_name ON executions(name);
+CREATE TABLE IF NOT EXISTS history (
+    arn TEXT NOT NULL,
+    id INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    PRIMARY KEY (arn, id)
+);
 CREATE TABLE IF NOT EXISTS map_runs (
     arn TEXT PRIMARY KEY,
     execution_arn TEXT NOT NULL,
+    state_name TEXT,
     start_date TEXT NOT NULL,
-    record TEXT NOT NULL
+    record TEXT NOT NULL,
+    checkpoint TEXT
 );
 CREATE INDEX IF NOT EXISTS map_runs_execution ON map_runs(execution_arn);
+CREATE TABLE IF NOT EXISTS map_run_failures (
+    arn TEXT NOT NULL,
+    child INTEGER NOT NULL,
+    PRIMARY KEY (arn, child)
+);
 """
+
+STALE_SECONDS = 30.0  # a heartbeat older than this means the owner is gone (another host)
+
+
+def owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner_alive(owner: str | None, heartbeat: float | None) -> bool:
+    """Is the process that runs an execution still there?"""
+    if not owner:
+        return False
+    host, _, pid = owner.rpartition(":")
+    if host == socket.gethostname() and pid.isdigit():
+        if int(pid) == os.getpid():
+            return True
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return heartbeat is None or time.time() - heartbeat < 10 * STALE_SECONDS
+    return heartbeat is not None and time.time() - heartbeat < STALE_SECONDS
+
+
+class ExecutionRow(dict[str, Any]):
+    """One row of the executions table, JSON columns decoded."""
 
 
 class Journal:
@@ -44,75 +103,251 @@ class Journal:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
             self._db = sqlite3.connect(path, timeout=30, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA busy_timeout=30000")
+            for _ in range(100):  # switching a new file to WAL races with other processes doing it too
+                try:
+                    self._db.execute("PRAGMA journal_mode=WAL")
+                    break
+                except sqlite3.OperationalError:
+                    time.sleep(0.02)
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error) as exc:
             raise EngineError(f"cannot open the journal {path!r}: {exc}") from exc
 
-    def _write(self, sql: str, args: tuple[Any, ...]) -> None:
+    # -- low level -----------------------------------------------------------------------------------
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> int:
         try:
             with self._lock:
-                self._db.execute(sql, args)
+                return self._db.execute(sql, args).rowcount
         except sqlite3.Error as exc:
             raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
 
-    def record_execution(self, record: dict[str, Any], history: list[dict[str, Any]] | None = None) -> None:
-        self._write(
-            "INSERT INTO executions(arn, name, status, start_date, record, history) VALUES (?,?,?,?,?,?) "
-            "ON CONFLICT(arn) DO UPDATE SET status=excluded.status, record=excluded.record, "
-            "history=COALESCE(excluded.history, executions.history)",
-            (
-                record["executionArn"],
-                record["name"],
-                record["status"],
-                record["startDate"],
-                json.dumps(record),
-                json.dumps(history) if history is not None else None,
-            ),
+    def _write_many(self, statements: Iterable[tuple[str, tuple[Any, ...]]]) -> None:
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    for sql, args in statements:
+                        self._db.execute(sql, args)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
+
+    def _one(self, sql: str, args: tuple[Any, ...]) -> tuple[Any, ...] | None:
+        with self._lock:
+            row: tuple[Any, ...] | None = self._db.execute(sql, args).fetchone()
+        return row
+
+    def _all(self, sql: str, args: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return self._db.execute(sql, args).fetchall()
+
+    # -- executions ----------------------------------------------------------------------------------
+    def create_execution(
+        self,
+        record: dict[str, Any],
+        state_machine: str,
+        definition: Any,
+        input: Any,
+        options: dict[str, Any],
+    ) -> bool:
+        """Insert a RUNNING execution owned by this process; False if the name is taken already."""
+        try:
+            with self._lock:
+                self._db.execute(
+                    "INSERT INTO executions(arn, name, state_machine, status, start_date, record, definition,"
+                    " input, options, owner, heartbeat) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        record["executionArn"],
+                        record["name"],
+                        state_machine,
+                        record["status"],
+                        record["startDate"],
+                        json.dumps(record),
+                        json.dumps(definition),
+                        json.dumps(input),
+                        json.dumps(options),
+                        owner_id(),
+                        time.time(),
+                    ),
+                )
+            return True
+        except sqlite3.IntegrityError:
+            return False
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
+
+    def claim(self, arn: str, expected_owner: str | None) -> bool:
+        """Take over an execution whose owner is gone (compare-and-set on the owner column)."""
+        return (
+            self._write(
+                "UPDATE executions SET owner=?, heartbeat=?, abort_requested=0 WHERE arn=? AND owner IS ?",
+                (owner_id(), time.time(), arn, expected_owner),
+            )
+            == 1
         )
 
-    def record_map_run(self, record: dict[str, Any]) -> None:
+    def record_execution(self, record: dict[str, Any], history: list[dict[str, Any]] | None = None) -> None:
+        """Write an execution's record (and append any history events not journaled yet)."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "UPDATE executions SET status=?, record=?, heartbeat=? WHERE arn=?",
+                (record["status"], json.dumps(record), time.time(), record["executionArn"]),
+            )
+        ]
+        if history:
+            statements.extend(self._history_statements(record["executionArn"], history))
+        self._write_many(statements)
+        if self._one("SELECT 1 FROM executions WHERE arn=?", (record["executionArn"],)) is None:
+            # an execution the journal never saw start (e.g. a run without a name): keep its record
+            self.create_execution(record, record["stateMachineArn"].rsplit(":", 1)[-1], None, None, {})
+            if history:
+                self._write_many(self._history_statements(record["executionArn"], history))
+
+    @staticmethod
+    def _history_statements(arn: str, events: list[dict[str, Any]]) -> list[tuple[str, tuple[Any, ...]]]:
+        return [
+            ("INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)", (arn, e["id"], json.dumps(e)))
+            for e in events
+        ]
+
+    def checkpoint(
+        self,
+        arn: str,
+        checkpoint: dict[str, Any],
+        events: list[dict[str, Any]],
+        record: dict[str, Any] | None,
+    ) -> None:
+        """Where the execution is (top-level state, its input, the variables), new events, a heartbeat."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            (
+                "UPDATE executions SET checkpoint=?, heartbeat=? WHERE arn=?",
+                (json.dumps(checkpoint), time.time(), arn),
+            )
+        ]
+        if record is not None:
+            statements.append(("UPDATE executions SET record=? WHERE arn=?", (json.dumps(record), arn)))
+        statements.extend(self._history_statements(arn, events))
+        self._write_many(statements)
+
+    def heartbeat(self, arn: str) -> bool:
+        """Refresh the owner's heartbeat; True when a stop was requested."""
+        self._write("UPDATE executions SET heartbeat=? WHERE arn=?", (time.time(), arn))
+        row = self._one("SELECT abort_requested FROM executions WHERE arn=?", (arn,))
+        return bool(row and row[0])
+
+    def request_stop(self, arn: str) -> None:
+        self._write("UPDATE executions SET abort_requested=1 WHERE arn=?", (arn,))
+
+    def set_redrive(self, arn: str, redrive_count: int, record: dict[str, Any]) -> None:
         self._write(
-            "INSERT INTO map_runs(arn, execution_arn, start_date, record) VALUES (?,?,?,?) "
-            "ON CONFLICT(arn) DO UPDATE SET record=excluded.record",
-            (record["mapRunArn"], record["executionArn"], record["startDate"], json.dumps(record)),
+            "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, heartbeat=?, "
+            "abort_requested=0 WHERE arn=?",
+            (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
         )
+
+    def find(self, name_or_arn: str, state_machine: str | None = None) -> ExecutionRow | None:
+        sql = (
+            "SELECT arn, name, state_machine, status, record, definition, input, options, owner, heartbeat,"
+            " abort_requested, checkpoint, redrive_count FROM executions WHERE (arn=? OR name=?)"
+        )
+        args: tuple[Any, ...] = (name_or_arn, name_or_arn)
+        if state_machine is not None:
+            sql += " AND state_machine=?"
+            args += (state_machine,)
+        row = self._one(sql + " ORDER BY start_date DESC LIMIT 1", args)
+        if row is None:
+            return None
+        keys = (
+            "arn", "name", "state_machine", "status", "record", "definition", "input", "options", "owner",
+            "heartbeat", "abort_requested", "checkpoint", "redrive_count",
+        )  # fmt: skip
+        found = ExecutionRow(zip(keys, row))
+        for key in ("record", "definition", "input", "options", "checkpoint"):
+            if found[key] is not None:
+                found[key] = json.loads(found[key])
+        return found
 
     def executions(self) -> list[dict[str, Any]]:
-        rows = self._db.execute("SELECT record FROM executions ORDER BY start_date DESC").fetchall()
+        rows = self._all("SELECT record FROM executions ORDER BY start_date DESC")
         return [json.loads(r[0]) for r in rows]
 
-    def _execution_row(self, name_or_arn: str) -> tuple[str, str | None]:
-        row = self._db.execute(
-            "SELECT record, history FROM executions WHERE arn = ? OR name = ? "
-            "ORDER BY start_date DESC LIMIT 1",
-            (name_or_arn, name_or_arn),
-        ).fetchone()
+    def execution(self, name_or_arn: str) -> dict[str, Any]:
+        row = self.find(name_or_arn)
         if row is None:
             raise InputError(f"execution {name_or_arn!r} does not exist (see `stepmap executions`)")
-        return row[0], row[1]
-
-    def execution(self, name_or_arn: str) -> dict[str, Any]:
-        record: dict[str, Any] = json.loads(self._execution_row(name_or_arn)[0])
+        record: dict[str, Any] = row["record"]
         return record
 
     def history(self, name_or_arn: str) -> list[dict[str, Any]]:
-        history = self._execution_row(name_or_arn)[1]
-        return json.loads(history) if history else []
+        arn = self.execution(name_or_arn)["executionArn"]
+        return [
+            json.loads(r[0]) for r in self._all("SELECT event FROM history WHERE arn=? ORDER BY id", (arn,))
+        ]
+
+    # -- map runs ------------------------------------------------------------------------------------
+    def record_map_run(
+        self, record: dict[str, Any], state_name: str | None = None, checkpoint: dict[str, Any] | None = None
+    ) -> None:
+        self._write(
+            "INSERT INTO map_runs(arn, execution_arn, state_name, start_date, record, checkpoint) "
+            "VALUES (?,?,?,?,?,?) ON CONFLICT(arn) DO UPDATE SET record=excluded.record, "
+            "state_name=COALESCE(excluded.state_name, map_runs.state_name), "
+            "checkpoint=COALESCE(excluded.checkpoint, map_runs.checkpoint)",
+            (
+                record["mapRunArn"],
+                record["executionArn"],
+                state_name,
+                record["startDate"],
+                json.dumps(record),
+                json.dumps(checkpoint) if checkpoint is not None else None,
+            ),
+        )
+
+    def map_run_checkpoint(self, execution_arn: str, state_name: str) -> dict[str, Any] | None:
+        """The newest checkpoint of the Map Run that ``state_name`` started in this execution."""
+        row = self._one(
+            "SELECT checkpoint FROM map_runs WHERE execution_arn=? AND state_name=? "
+            "AND checkpoint IS NOT NULL ORDER BY start_date DESC LIMIT 1",
+            (execution_arn, state_name),
+        )
+        if row is None:
+            return None
+        checkpoint: dict[str, Any] = json.loads(row[0])
+        return checkpoint
+
+    def add_failures(self, arn: str, children: list[int]) -> None:
+        if children:
+            self._write_many(
+                ("INSERT OR IGNORE INTO map_run_failures(arn, child) VALUES (?,?)", (arn, c))
+                for c in children
+            )
+
+    def clear_failures(self, arn: str, children: list[int]) -> None:
+        if children:
+            self._write_many(
+                ("DELETE FROM map_run_failures WHERE arn=? AND child=?", (arn, c)) for c in children
+            )
+
+    def failures(self, arn: str) -> set[int]:
+        return {r[0] for r in self._all("SELECT child FROM map_run_failures WHERE arn=?", (arn,))}
 
     def map_runs(self, execution: str | None = None) -> list[dict[str, Any]]:
         if execution is None:
-            rows = self._db.execute("SELECT record FROM map_runs ORDER BY start_date DESC").fetchall()
+            rows = self._all("SELECT record FROM map_runs ORDER BY start_date DESC")
         else:
             arn = self.execution(execution)["executionArn"]
-            rows = self._db.execute(
+            rows = self._all(
                 "SELECT record FROM map_runs WHERE execution_arn = ? ORDER BY start_date", (arn,)
-            ).fetchall()
+            )
         return [json.loads(r[0]) for r in rows]
 
     def map_run(self, arn: str) -> dict[str, Any]:
-        row = self._db.execute("SELECT record FROM map_runs WHERE arn = ?", (arn,)).fetchone()
+        row = self._one("SELECT record FROM map_runs WHERE arn = ?", (arn,))
         if row is None:
             raise InputError(f"Map Run {arn!r} does not exist (see `stepmap map-runs`)")
         record: dict[str, Any] = json.loads(row[0])

@@ -9,12 +9,15 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from stepmap.asl.loader import load_definition
 from stepmap.asl.model import StateMachine, parse_machine
+from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
 from stepmap.errors import DefinitionError, InputError, Problem
@@ -22,11 +25,19 @@ from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.runner import DistributedMap
-from stepmap.interpreter.execution import Execution, execute
+from stepmap.interpreter.execution import (
+    Execution,
+    ResumePoint,
+    execute,
+    execution_arn,
+    state_machine_arn,
+)
 from stepmap.interpreter.loop import run_to_completion
 from stepmap.interpreter.ports import MapRunObserver
 from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker
 from stepmap.journal import Journal
+from stepmap.journal.sqlite import owner_alive, owner_id
+from stepmap.service.journaled import JournalRun
 
 if TYPE_CHECKING:
     from stepmap.storage import ObjectStore
@@ -39,6 +50,16 @@ class PreparedMachine:
     definition: Mapping[str, Any]
     machine: StateMachine
     name: str
+
+
+_NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
+
+
+def valid_name(name: str) -> bool:
+    """AWS's rule for execution (and state machine) names."""
+    return 0 < len(name) <= 80 and not any(
+        c in _NAME_FORBIDDEN or c.isspace() or ord(c) < 32 or 127 <= ord(c) < 160 for c in name
+    )
 
 
 def _escape(token: str) -> str:
@@ -167,14 +188,176 @@ class StepmapService:
             if isinstance(target, HandlerRef):
                 target.load()  # an unimportable handler is the user's mistake: say so before running
 
+    def options(self) -> dict[str, Any]:
+        """What another process needs to run this service's executions again (resume, redrive)."""
+        functions = {
+            name: str(target) if isinstance(target, HandlerRef) else None
+            for name in self.functions.names()
+            for target in [self.functions.get(name)]
+        }
+        return {
+            "executor": self.executor_name,
+            "code_paths": list(self.code_paths),
+            "env": self.env,
+            "functions": functions,
+        }
+
     def start_execution(self, source: Any, input: Any = None, *, name: str | None = None) -> Execution:
-        """Run an execution to completion (synchronously) and return its record."""
+        """Run an execution to completion (synchronously) and return its record.
+
+        With a journal, names are unique per state machine as on AWS: starting a name that is running with
+        the same input joins that execution (waits for it, or resumes it when its process is gone); a
+        different input, or a name already used by a finished execution, is ``ExecutionAlreadyExists``."""
         prepared = source if isinstance(source, PreparedMachine) else prepare(source)
         self.check_functions(prepared)
-        if name is not None and not function_name_of(name):
-            raise InputError(f'execution name {name!r} is invalid (1-80 characters, no spaces or /:*?"<>)')
-        invoker = HandlerInvoker(self.executor, self.functions)
+        if name is not None and not valid_name(name):
+            raise InputError(
+                f"execution name {name!r} is invalid: 1-80 characters, no whitespace, control characters "
+                'or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /'
+            )
         input_value = {} if input is None else input
+        if self.journal is None:
+            return self._execute(prepared, input_value, name)
+        name = name or str(uuid.uuid4())
+        arn = execution_arn(prepared.name, name)
+        if self.journal.find(arn) is None:
+            record = {
+                "executionArn": arn,
+                "stateMachineArn": state_machine_arn(prepared.name),
+                "name": name,
+                "status": "RUNNING",
+                "startDate": datetime.now(UTC).isoformat(),
+                "input": dumps(input_value),
+            }
+            options = self.options()
+            if self.journal.create_execution(
+                record, prepared.name, prepared.definition, input_value, options
+            ):
+                return self._execute(prepared, input_value, name, JournalRun(self.journal, arn))
+        row = self.journal.find(arn)
+        assert row is not None
+        if row["input"] != input_value:
+            raise InputError(f"ExecutionAlreadyExists: execution {name!r} exists with a different input")
+        if row["status"] != "RUNNING":
+            raise InputError(
+                f"ExecutionAlreadyExists: execution {name!r} already ran ({row['status']}); "
+                "choose another name, or `stepmap redrive` it"
+            )
+        if owner_alive(row["owner"], row["heartbeat"]):
+            return self._wait_for(arn)
+        return self.resume(arn)
+
+    def _wait_for(self, arn: str) -> Execution:
+        """Join an execution another process runs: wait until it ends, then return its record."""
+        assert self.journal is not None
+        while True:
+            row = self.journal.find(arn)
+            assert row is not None
+            if row["status"] != "RUNNING":
+                return Execution.from_record(row["record"], self.journal.history(arn))
+            if not owner_alive(row["owner"], row["heartbeat"]):
+                return self.resume(arn)
+            time.sleep(0.2)
+
+    def _row(self, name_or_arn: str) -> Any:
+        if self.journal is None:
+            raise InputError("this needs the journal (a state directory)")
+        row = self.journal.find(name_or_arn)
+        if row is None:
+            raise InputError(f"execution {name_or_arn!r} does not exist (see `stepmap executions`)")
+        return row
+
+    def resume(self, name_or_arn: str) -> Execution:
+        """Go on with an execution whose coordinator died, from its journal."""
+        row = self._row(name_or_arn)
+        if row["status"] != "RUNNING":
+            raise InputError(
+                f"execution {row['name']!r} is {row['status']}: only a RUNNING execution whose process has "
+                "stopped can be resumed (`stepmap redrive` re-runs a failed one)"
+            )
+        if owner_alive(row["owner"], row["heartbeat"]):
+            raise InputError(f"execution {row['name']!r} is still running (in {row['owner']})")
+        assert self.journal is not None
+        if not self.journal.claim(row["arn"], row["owner"]):
+            raise InputError(f"execution {row['name']!r} was resumed by another process first")
+        return self._continue(row, redriven=False)
+
+    def redrive(self, name_or_arn: str) -> Execution:
+        """Re-run a FAILED, TIMED_OUT or ABORTED execution from the state that failed (AWS's redrive):
+        states that succeeded are not run again, nor are a Map Run's children that succeeded."""
+        row = self._row(name_or_arn)
+        if row["status"] not in ("FAILED", "TIMED_OUT", "ABORTED"):
+            raise InputError(
+                f"ExecutionNotRedrivable: execution {row['name']!r} is {row['status']}; "
+                "only FAILED, TIMED_OUT or ABORTED executions can be redriven"
+            )
+        if owner_alive(row["owner"], row["heartbeat"]) and row["owner"] != owner_id():
+            raise InputError(f"execution {row['name']!r} is still being run by {row['owner']}")
+        assert self.journal is not None
+        row["redrive_count"] += 1
+        record = {**row["record"], "status": "RUNNING", "redriveCount": row["redrive_count"]}
+        for key in ("stopDate", "error", "cause", "output", "redriveStatus"):
+            record.pop(key, None)
+        self.journal.set_redrive(row["arn"], row["redrive_count"], record)
+        return self._continue(row, redriven=True)
+
+    def stop(self, name_or_arn: str) -> dict[str, Any]:
+        """Ask a RUNNING execution to stop (its children stop, status ABORTED); return its record."""
+        row = self._row(name_or_arn)
+        if row["status"] != "RUNNING":
+            raise InputError(f"execution {row['name']!r} is {row['status']}, not RUNNING")
+        assert self.journal is not None
+        self.journal.request_stop(row["arn"])
+        if owner_alive(row["owner"], row["heartbeat"]):
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                found = self.journal.find(row["arn"])
+                if found is not None and found["status"] != "RUNNING":
+                    record: dict[str, Any] = found["record"]
+                    return record
+                time.sleep(0.1)
+            raise InputError(f"execution {row['name']!r} did not stop within 60 s; it will at its next state")
+        # nobody runs it: record the abort ourselves
+        events = self.journal.history(row["arn"])
+        record = {**row["record"], "status": "ABORTED", "stopDate": datetime.now(UTC).isoformat()}
+        record.update(error="States.Aborted", cause="The execution was stopped", redriveStatus="REDRIVABLE")
+        event = {
+            "id": len(events) + 1,
+            "previousEventId": events[-1]["id"] if events else 0,
+            "timestamp": record["stopDate"],
+            "type": "ExecutionAborted",
+            "executionAbortedEventDetails": {"error": "States.Aborted", "cause": "The execution was stopped"},
+        }
+        self.journal.record_execution(record, [event])
+        return record
+
+    def _continue(self, row: Any, *, redriven: bool) -> Execution:
+        assert self.journal is not None
+        prepared = prepare(row["definition"], name=row["state_machine"])
+        checkpoint = row["checkpoint"] or {}
+        events = self.journal.history(row["arn"])
+        resume = ResumePoint(
+            state=checkpoint.get("state", prepared.machine.start_at),
+            input=checkpoint.get("input", row["input"]),
+            variables=checkpoint.get("variables", {}),
+            events=events,
+            start_time=datetime.fromisoformat(row["record"]["startDate"]),
+            redrive_count=row["redrive_count"],
+            redriven=redriven,
+        )
+        step = max(0, checkpoint.get("step", 1) - 1)  # the first checkpoint of this attempt re-enters it
+        journal_run = JournalRun(self.journal, row["arn"], step)
+        return self._execute(prepared, row["input"], row["name"], journal_run, resume)
+
+    def _execute(
+        self,
+        prepared: PreparedMachine,
+        input_value: Any,
+        name: str | None,
+        journal_run: JournalRun | None = None,
+        resume: ResumePoint | None = None,
+    ) -> Execution:
+        invoker = HandlerInvoker(self.executor, self.functions)
         distributed = DistributedMap(
             self.executor,
             self.functions,
@@ -183,6 +366,12 @@ class StepmapService:
             workers=self.workers,
             tmp_dir=os.path.join(self.env["STEPMAP_STATE_DIR"], "tmp"),
         )
+        flushed = len(resume.events) if resume is not None else 0
+
+        def on_start(record: Execution, run: Any) -> None:
+            if journal_run is not None:
+                journal_run.attach(run, flushed)
+
         execution: Execution = run_to_completion(
             lambda: execute(
                 prepared.machine,
@@ -192,12 +381,49 @@ class StepmapService:
                 name=name,
                 state_machine_name=prepared.name,
                 distributed_map=distributed,
+                journal=journal_run,
+                resume=resume,
+                on_start=on_start,
             )
         )
         self.map_runs.extend(distributed.map_runs)
         if self.journal is not None:
-            self.journal.record_execution(execution.describe(), execution.history)
+            events = journal_run.new_events() if journal_run is not None else execution.history
+            self.journal.record_execution(execution.describe(), events)
         return execution
+
+    @classmethod
+    def for_execution(
+        cls, name_or_arn: str, *, state_dir: str | None = None, **overrides: Any
+    ) -> StepmapService:
+        """A service configured as the one that started an execution (its functions, code, store)."""
+        directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+        path = os.path.join(directory, "journal.sqlite")
+        if not os.path.exists(path):
+            raise InputError(f"no journal in {directory!r}: nothing to resume (pass --state-dir)")
+        row = Journal(path).find(name_or_arn)
+        if row is None:
+            raise InputError(f"execution {name_or_arn!r} does not exist (see `stepmap executions`)")
+        options = row["options"] or {}
+        missing = [name for name, target in options.get("functions", {}).items() if target is None]
+        if missing:
+            raise InputError(
+                f"execution {row['name']!r} used Python callables {missing} registered in-process; "
+                "they cannot be found again by name (register handlers as module:attr to resume)"
+            )
+        env = options.get("env", {})
+        functions = FunctionRegistry({k: v for k, v in options.get("functions", {}).items()})
+        kwargs: dict[str, Any] = {
+            "functions": functions,
+            "executor": options.get("executor", "local"),
+            "code_paths": tuple(options.get("code_paths", ())),
+            "store": env.get("STEPMAP_STORE"),
+            "s3_endpoint": env.get("STEPMAP_S3_ENDPOINT"),
+            "state_dir": directory,
+            "journal": True,
+        }
+        kwargs.update(overrides)
+        return cls(**kwargs)
 
 
 class _LazyStore:

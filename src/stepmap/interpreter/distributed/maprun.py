@@ -41,6 +41,12 @@ class Counters:
             "pendingRedrive": self.pending_redrive,
         }
 
+    def add(self, status: str, n: int) -> None:
+        """Count ``n`` more as ``status`` (and in the total)."""
+        self.total += n
+        self.running += n
+        self.finish(status, n)
+
     def finish(self, status: str, n: int) -> None:
         """Move ``n`` from running to the counter of ``status``."""
         self.running -= n

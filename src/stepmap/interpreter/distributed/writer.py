@@ -103,6 +103,33 @@ class _ResultFiles:
     def add(self, record: bytes) -> None:
         self.add_blob(record, 1)
 
+    def state(self) -> dict[str, Any]:
+        """What a checkpoint needs to reopen this category's files exactly where they are now."""
+        if self.handle is not None:
+            self.handle.flush()
+        return {"path": self.path, "size": self.size, "count": self.count, "finished": self.finished}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Reopen the temporary file of a checkpoint, cut back to the checkpointed size."""
+        self.finished = list(state["finished"])
+        self.path, self.size, self.count = state["path"], state["size"], state["count"]
+        if self.path is None:
+            return
+        try:
+            handle = open(self.path, "r+b")  # noqa: SIM115 - kept open until finish()
+            actual = os.fstat(handle.fileno()).st_size
+            if actual < self.size:
+                handle.close()
+                raise EngineError(
+                    f"ResultWriter file {self.path} holds {actual} bytes, fewer than the {self.size} its "
+                    "checkpoint recorded (lost in a power failure?)"
+                )
+            handle.truncate(self.size)
+            handle.seek(self.size)
+            self.handle = handle
+        except OSError as exc:
+            raise EngineError(f"ResultWriter cannot reopen {self.path}: {exc}") from exc
+
     def add_blob(self, blob: bytes, count: int) -> None:
         """Append ``count`` records already joined by the file's separator (see :func:`join_records`)."""
         writer = self.writer
@@ -239,6 +266,21 @@ class ResultWriter:
         if result.status not in _CATEGORY:
             raise ValueError(f"unknown child status {result.status!r}") from None
         self.write_records(result.status, render_records(result, self.format))
+
+    def state(self) -> dict[str, Any]:
+        """The writer's position, for a Map Run checkpoint (files flushed first)."""
+        return {
+            "files": {category: files.state() for category, files in self._files.items()},
+            "records_written": self.records_written,
+            "results_written": self.results_written,
+        }
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Go on from a checkpoint's :meth:`state`: records after it are written again, exactly once."""
+        for category, files in self._files.items():
+            files.restore(state["files"][category])
+        self.records_written = state["records_written"]
+        self.results_written = state["results_written"]
 
     def write_blob(self, status: str, blob: bytes, records: int, results: int) -> None:
         """Record ``results`` children whose ``records`` a worker rendered and joined into one blob."""
