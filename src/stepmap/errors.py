@@ -13,7 +13,8 @@ Two families live here, and they never mix:
     ├── DefinitionError      the definition is invalid; .problems lists every Problem
     ├── InputError           bad input from outside: JSON, files, function names, flags
     ├── EngineError          stepmap itself failed (store unreachable, worker pool broken);
-    │                        ASL Catch never sees these
+    │   │                    ASL Catch never sees these
+    │   └── StoreUnavailable a store kept failing after every retry
     └── StatesError          an ASL error (error, cause) raised while a state runs
 
 A user never sees a traceback for their own mistake: the CLI prints ``str()`` of an
@@ -34,6 +35,7 @@ __all__ = [
     "Problem",
     "StatesError",
     "StepmapError",
+    "StoreUnavailable",
     "error_matches",
 ]
 
@@ -79,6 +81,13 @@ class InputError(StepmapError):
 
 class EngineError(StepmapError):
     """stepmap itself could not go on; never visible to an ASL Catch."""
+
+
+class StoreUnavailable(EngineError):
+    """An object store or table kept failing with transient errors after every allowed retry.
+
+    The ItemReader and ResultWriter turn it into ``States.ItemReaderFailed`` / ``States.ResultWriterFailed``
+    (the workflow may Catch those); anywhere else it stops the engine."""
 
 
 class StatesError(StepmapError):

@@ -124,8 +124,9 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
             result = handler(event, context)
         try:
             body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-        except (TypeError, ValueError) as exc:
-            message = f"Unable to marshal response: {exc}"
+        except (TypeError, ValueError, RecursionError) as exc:
+            reason = "the result is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            message = f"Unable to marshal response: {reason}"
             err = {"errorMessage": message, "errorType": "Runtime.MarshalError", "requestId": request_id}
             return CallResult(
                 False,

@@ -138,9 +138,10 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
         begun = clock.now()
         try:
             run.start_child(arn_prefix + name, name, input_json, begun)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             if chunk.reader_error is None:
-                chunk.reader_error = f"item {index} is not valid JSON: {exc}"
+                reason = "it is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                chunk.reader_error = f"item {index} is not valid JSON: {reason}"
             status: ChildStatus = "FAILED"
             output_json: str | None = None
             error: str | None = "States.ItemReaderFailed"

@@ -184,10 +184,6 @@ def test_a_map_run_completes_through_throttling_and_dropped_connections(
     )
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="boto3's upload_file wraps the 503 in S3UploadFailedError, which is_transient does not retry",
-)
 def test_a_put_file_that_is_throttled_is_retried(
     aws_endpoint: str, make_service: Callable[[str], StepmapService], tmp_path: Path
 ) -> None:
@@ -210,19 +206,12 @@ def _only(prefix: str, method: str | None = None) -> Callable[[str, str], bool]:
 
 # The store's last error must reach the user as the workflow's failure (AWS: States.ItemReaderFailed and
 # States.ResultWriterFailed when S3 keeps failing), not as an exception out of the engine.
-_ESCAPES = pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="StoreUnavailable is an EngineError that the reader and writer let through (issue 6 part 4)",
-)
-
-
 @pytest.mark.parametrize(
     ("where", "expected"),
     [
-        pytest.param("reader", "States.ItemReaderFailed", marks=_ESCAPES),
+        ("reader", "States.ItemReaderFailed"),
         ("handler", "States.ExceedToleratedFailureThreshold"),
-        pytest.param("writer", "States.ResultWriterFailed", marks=_ESCAPES),
+        ("writer", "States.ResultWriterFailed"),
     ],
 )
 def test_when_retries_run_out_the_execution_fails_cleanly(

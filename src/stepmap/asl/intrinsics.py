@@ -139,9 +139,8 @@ class _Parser:
 
     def _error(self, message: str, pos: int | None = None) -> NoReturn:
         where = self.pos if pos is None else pos
-        raise IntrinsicSyntaxError(
-            f"invalid intrinsic function {self.text!r}: {message} (at position {where})"
-        )
+        shown = self.text if len(self.text) <= 120 else self.text[:117] + "..."
+        raise IntrinsicSyntaxError(f"{message} (at position {where} of the intrinsic function {shown!r})")
 
     def _skip_space(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos].isspace():
@@ -440,6 +439,8 @@ def _string_to_json(values: Sequence[Any], _: Sequence[_Arg]) -> Any:
         return json.loads(text, parse_constant=reject_constant)
     except ValueError as exc:
         _fail("States.StringToJson", f"the string is not valid JSON ({exc})")
+    except RecursionError:
+        _fail("States.StringToJson", "the JSON is nested too deeply")
 
 
 def _json_to_string(values: Sequence[Any], _: Sequence[_Arg]) -> str:

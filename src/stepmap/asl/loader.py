@@ -19,23 +19,61 @@ __all__ = ["MAX_DEFINITION_CHARS", "load_definition", "parse_json"]
 MAX_DEFINITION_CHARS = 1_048_576  # AWS's limit on a definition's size
 
 
+def _reject_constant(token: str) -> Any:
+    raise ValueError(f"{token} is not a JSON value")
+
+
+_strict_json = json.JSONDecoder(parse_constant=_reject_constant).decode
+
+
+def json_compatible(value: Any, what: str) -> Any:
+    """``value`` if it is plain JSON data (as YAML can give dates, sets or bytes); else InputError."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} holds a value that is not JSON: {exc}") from None
+    except RecursionError:
+        raise InputError(f"{what} is nested too deeply") from None
+    return value
+
+
 def parse_json(text: str, what: str) -> Any:
     """Parse JSON text, turning every failure into a clear InputError."""
     try:
-        return json.loads(text)
+        return _strict_json(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply") from None
+    except ValueError as exc:  # NaN/Infinity, or a number with more digits than Python converts
+        raise InputError(f"{what} is not valid JSON: {exc}") from None
+
+
+MAX_YAML_VALUES = 1_000_000  # values a YAML definition may expand to, aliases included
 
 
 def _load_yaml(text: str, what: str) -> Any:
     import yaml
 
     try:
-        return yaml.safe_load(text)
+        # Aliases let a few lines expand to billions of values (or to a cycle): count the expansion on
+        # the composed node graph before building any Python value.
+        stack = [yaml.compose(text, Loader=yaml.SafeLoader)]
+        seen = 0
+        while stack:
+            node = stack.pop()
+            seen += 1
+            if seen > MAX_YAML_VALUES:
+                raise InputError(
+                    f"{what} expands to more than {MAX_YAML_VALUES} values (YAML aliases, or a cycle of them)"
+                )
+            if isinstance(node, yaml.MappingNode):
+                stack.extend(part for pair in node.value for part in pair)
+            elif isinstance(node, yaml.SequenceNode):
+                stack.extend(node.value)
+        return json_compatible(yaml.safe_load(text), what)
     except yaml.YAMLError as exc:
         raise InputError(f"{what} is not valid YAML: {exc}") from None
     except RecursionError:
@@ -45,6 +83,14 @@ def _load_yaml(text: str, what: str) -> Any:
 def load_definition(source: Mapping[str, Any] | str | os.PathLike[str]) -> Any:
     """The definition as a JSON value (validate it next); ``source`` is a dict, JSON text or a path."""
     if isinstance(source, Mapping):
+        try:
+            size = len(json.dumps(source))
+        except (RecursionError, ValueError):
+            size = 0  # too deep or circular: the validator reports it (TOO_DEEPLY_NESTED) with its location
+        except TypeError as exc:
+            raise InputError(f"the definition holds a value that is not JSON: {exc}") from None
+        if size > MAX_DEFINITION_CHARS:
+            raise InputError(f"the definition has {size} characters; AWS allows {MAX_DEFINITION_CHARS}")
         return dict(source)
     if isinstance(source, str) and source.lstrip().startswith("{"):
         if len(source) > MAX_DEFINITION_CHARS:

@@ -559,6 +559,13 @@ def _retryable(error: str) -> bool:
     return info is None or info.retryable
 
 
+def _too_deep(state: model.State) -> StatesError:
+    return StatesError(
+        "States.Runtime",
+        f"The state '{state.name}' produced data nested too deeply to be represented as JSON",
+    )
+
+
 async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tuple[Any, str | None]:
     """Run one state with its Retry and Catch; return (output, next state or None at the end)."""
     cursor = frame.cursor
@@ -578,7 +585,10 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     while True:
         call = StateCall(run, frame, state, entered, retry_count)
         try:
-            outcome = await execute(state, raw, call)
+            try:
+                outcome = await execute(state, raw, call)
+            except RecursionError:
+                raise _too_deep(state) from None
             break
         except StatesError as exc:
             if state.type == "Fail":
@@ -610,7 +620,10 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     if outcome.assigned:
         frame.scope.values.update(outcome.assigned)
     if history_on:
-        text = dumps(outcome.output)
+        try:
+            text = dumps(outcome.output)
+        except RecursionError:
+            raise _too_deep(state) from None
         _size_check(state, text)
         details: dict[str, Any] = {"name": state.name, "output": text, "outputDetails": {"truncated": False}}
         if outcome.assigned:

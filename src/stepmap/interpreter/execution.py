@@ -215,6 +215,10 @@ async def execute(
         record.status, record.error = "TIMED_OUT", "States.Timeout"
         record.cause = f"The execution timed out after {machine.timeout_seconds:g} seconds"
         frame.cursor.add("ExecutionTimedOut", {"error": record.error, "cause": record.cause})
+    except RecursionError:
+        record.status, record.error = "FAILED", "States.Runtime"
+        record.cause = "The execution's data is nested too deeply to be represented as JSON"
+        frame.cursor.add("ExecutionFailed", {"error": record.error, "cause": record.cause})
     except ExecutionAborted:
         record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
         frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
@@ -268,3 +272,5 @@ async def run_child(
             "States.Timeout",
             f"The execution timed out after {machine.timeout_seconds:g} seconds",
         )
+    except RecursionError:
+        return "FAILED", None, "States.Runtime", "The execution's data is nested too deeply for JSON"

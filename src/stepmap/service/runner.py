@@ -62,6 +62,26 @@ def valid_name(name: str) -> bool:
     )
 
 
+MAX_INPUT_DEPTH = 256  # stepmap's limit on the nesting of execution input (AWS documents none)
+
+
+def check_input(value: Any) -> None:
+    """Reject execution input that cannot travel as JSON: too deep, not JSON, or not valid Unicode."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict | list):
+            if depth > MAX_INPUT_DEPTH:
+                raise InputError(f"the execution input is nested more than {MAX_INPUT_DEPTH} levels deep")
+            stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
+    try:
+        dumps(value).encode()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"the execution input is not JSON: {exc}") from None
+    except UnicodeEncodeError:
+        raise InputError("the execution input is not valid Unicode (it holds a lone surrogate)") from None
+
+
 def _escape(token: str) -> str:
     return token.replace("~", "~0").replace("/", "~1")
 
@@ -216,6 +236,7 @@ class StepmapService:
                 'or any of < > { } [ ] ? * " # % \\ ^ | ~ ` $ & , ; : /'
             )
         input_value = {} if input is None else input
+        check_input(input_value)
         if self.journal is None:
             return self._execute(prepared, input_value, name)
         name = name or str(uuid.uuid4())

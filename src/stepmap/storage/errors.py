@@ -16,7 +16,7 @@ The Distributed Map reader and writer turn a ``StoreError`` into ``States.ItemRe
 
 from __future__ import annotations
 
-from stepmap.errors import EngineError, StepmapError
+from stepmap.errors import StepmapError, StoreUnavailable
 
 __all__ = ["NoSuchBucket", "NoSuchKey", "StoreError", "StoreUnavailable"]
 
@@ -40,7 +40,3 @@ class NoSuchKey(StoreError):
         self.bucket = bucket
         self.key = key
         super().__init__(f"object {key!r} does not exist in bucket {bucket!r}")
-
-
-class StoreUnavailable(EngineError):
-    """A store kept failing with transient errors after every allowed retry."""

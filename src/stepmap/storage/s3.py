@@ -189,9 +189,18 @@ class S3ObjectStore(ObjectStore):
         """Upload a local file, streaming it (multipart above boto3's threshold)."""
         from boto3.exceptions import S3UploadFailedError
 
+        def upload() -> None:
+            try:
+                self.client.upload_file(path, bucket, key)
+            except S3UploadFailedError as exc:
+                # upload_file wraps the service's error: hand the retry policy the real one
+                if isinstance(exc.__context__, ClientError):
+                    raise exc.__context__ from None
+                raise
+
         try:
-            self._call(lambda: self.client.upload_file(path, bucket, key), "PutObject", bucket, key)
-        except S3UploadFailedError as exc:  # upload_file wraps the service's error
+            self._call(upload, "PutObject", bucket, key)
+        except S3UploadFailedError as exc:
             if not self.bucket_exists(bucket):
                 raise NoSuchBucket(bucket) from None
             raise StoreError(f"S3 PutObject s3://{bucket}/{key} failed: {exc}") from exc

@@ -39,8 +39,9 @@ manifests). ``ReaderConfig.MaxItems`` stops the stream after that many items.
 
 Errors: every problem with the data or the store (missing bucket or object, invalid UTF-8, malformed
 CSV/JSON, duplicate headers, ...) is ``StatesError("States.ItemReaderFailed", cause)`` with a cause that
-names the object and what is wrong. An ``EngineError`` from the store (unreachable after retries) passes
-through unchanged: it is stepmap failing, not the workflow. This module keeps no state.
+names the object and what is wrong; so does a store still unreachable after its retries. Any other
+``EngineError`` passes through unchanged: it is stepmap failing, not the workflow. This module keeps no
+state.
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Any, BinaryIO
 
-from stepmap.errors import EngineError, StatesError, StepmapError
+from stepmap.errors import EngineError, StatesError, StepmapError, StoreUnavailable
 from stepmap.interpreter.ports import ObjectStorePort
 
 __all__ = ["GET_OBJECT", "LIST_OBJECTS", "MAX_ITEMS_LIMIT", "JsonText", "ReaderSpec", "read_items"]
@@ -267,8 +268,12 @@ def _guarded(items: Iterator[Item], plan: _Plan) -> Generator[Item, None, None]:
     limited = islice(items, plan.max_items) if plan.max_items is not None else items
     try:
         yield from limited
+    except StoreUnavailable as exc:  # retries ran out: the workflow sees ItemReaderFailed, and may Catch it
+        raise _fail(f"ItemReader could not read its items: {exc}") from exc
     except (StatesError, EngineError):
         raise
+    except RecursionError:
+        raise _fail("ItemReader could not read its items: the JSON is nested too deeply") from None
     except StepmapError as exc:
         raise _fail(f"ItemReader could not read its items: {exc}") from exc
     finally:

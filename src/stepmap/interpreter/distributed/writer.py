@@ -37,9 +37,9 @@ Memory stays bounded: each record is encoded and appended to a temporary file (o
 ``{"DestinationBucket", "MapRunArn", "ResultFiles": {"FAILED": [...], "PENDING": [...],
 "SUCCEEDED": [{"Key", "Size"}, ...]}}``.
 
-Errors: a store failure is ``StatesError("States.ResultWriterFailed", cause)``; an ``EngineError`` from
-the store (unreachable after retries) passes through, and so does a failure of the local temporary
-directory, reported as ``EngineError``. State: the open temporary files and the finished files' keys.
+Errors: a store failure (also a store still unreachable after its retries) is
+``StatesError("States.ResultWriterFailed", cause)``; a failure of the local temporary directory is an
+``EngineError`` and passes through. State: the open temporary files and the finished files' keys.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
 
-from stepmap.errors import EngineError, StatesError, StepmapError
+from stepmap.errors import EngineError, StatesError, StepmapError, StoreUnavailable
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.ports import ObjectStorePort
 
@@ -311,6 +311,9 @@ class ResultWriter:
     def _store_errors(self, key: str) -> Iterator[None]:
         try:
             yield
+        except StoreUnavailable as exc:  # retries ran out: the workflow sees ResultWriterFailed
+            cause = f"ResultWriter could not write {key!r} to bucket {self.bucket!r}: {exc}"
+            raise StatesError(FAILED, cause) from exc
         except (StatesError, EngineError):
             raise
         except StepmapError as exc:
