@@ -45,7 +45,9 @@ def _prepare_jsonl(root: str, n: int) -> str:
     return key
 
 
-def distributed_map(n: int, batch: int, transformation: str, executor: str) -> dict[str, Any]:
+def distributed_map(
+    n: int, batch: int, transformation: str, executor: str, journal: bool = False
+) -> dict[str, Any]:
     """A Distributed Map over n JSONL items with a one-Pass ItemProcessor and a ResultWriter."""
     from stepmap.service.runner import StepmapService
 
@@ -70,7 +72,9 @@ def distributed_map(n: int, batch: int, transformation: str, executor: str) -> d
     if batch:
         state["ItemBatcher"] = {"MaxItemsPerBatch": batch}
     definition = {"StartAt": "M", "States": {"M": state}}
-    service = StepmapService(executor=executor, store=root, state_dir=os.path.join(work, "state"))
+    service = StepmapService(
+        executor=executor, store=root, state_dir=os.path.join(work, "state"), journal=journal
+    )
     service.start_execution({"StartAt": "P", **{"States": ONE_PASS["States"]}}, {})  # warm the pool
     started = time.perf_counter()
     execution = service.start_execution(definition, {})
@@ -175,7 +179,9 @@ def dask_tasks(n: int) -> dict[str, Any]:
 CASES = {
     "ray": lambda a: ray_tasks(int(a[0])),
     "dask": lambda a: dask_tasks(int(a[0])),
-    "dmap": lambda a: distributed_map(int(a[0]), int(a[1]), a[2], a[3] if len(a) > 3 else "local"),
+    "dmap": lambda a: distributed_map(
+        int(a[0]), int(a[1]), a[2], a[3] if len(a) > 3 else "local", len(a) > 4 and a[4] == "journal"
+    ),
     "pool": lambda a: raw_pool(int(a[0]), int(a[1])),
     "overhead": lambda a: fixed_overhead(int(a[0])),
 }

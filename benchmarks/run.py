@@ -101,6 +101,15 @@ def main() -> None:
             if n > limit or not installed(peer):
                 continue  # peers that take minutes at this size, or are not installed (the bench extra)
             add(f"{peer} tasks (no-op, one per item)", n, case(peer, str(n)), base)
+    if not args.quick:
+        print("Journal overhead (P1, 100k items, NONE records; alternated, best of 3)")
+        plain, journaled = [], []
+        for _ in range(3):
+            plain.append(case("dmap", "100000", "0", "NONE", "local")["children_per_s"])
+            journaled.append(case("dmap", "100000", "0", "NONE", "local", "journal")["children_per_s"])
+        drop = 1 - max(journaled) / max(plain)
+        rows.append({"benchmark": "journal overhead", "plain": plain, "journaled": journaled, "drop": drop})
+        print(f"  without journal {max(plain):,.0f}/s, with journal {max(journaled):,.0f}/s: drop {drop:.1%}")
     print("P2 real work (the same handlers on the same data: stepmap against a hand-written pool)")
     text_size = "8MB" if args.quick else "256MB"
     for label, argv in (

@@ -140,7 +140,9 @@ class _Parser:
     def _error(self, message: str, pos: int | None = None) -> NoReturn:
         where = self.pos if pos is None else pos
         shown = self.text if len(self.text) <= 120 else self.text[:117] + "..."
-        raise IntrinsicSyntaxError(f"{message} (at position {where} of the intrinsic function {shown!r})")
+        raise IntrinsicSyntaxError(
+            f"invalid intrinsic function: {message} (at position {where} of {shown!r})"
+        )
 
     def _skip_space(self) -> None:
         while self.pos < len(self.text) and self.text[self.pos].isspace():
