@@ -1,15 +1,11 @@
-"""The Map Run scheduler: streams items from the reader through the selector and batcher into chunks of
-child executions on the executor, and their results out to the ResultWriter (or the state's output).
+"""Distributed Map states as Map Runs: the DistributedMapRunner the engine calls.
 
-State of one Map Run (kept by :class:`_MapRunState` only while it runs): the item iterator, the chunks in
-flight (at most ``window`` futures), a reorder buffer that hands results to the writer in item order (bounded
-by the in-flight window), the counters of the :class:`MapRun`, and the tolerated-failure bookkeeping. Memory
-is bounded by the window and the chunk size, never by the item count.
-
-``MaxConcurrency`` is honoured exactly: each chunk runs its children one after another in one worker, and at
-most ``MaxConcurrency`` chunks are in flight.
+:class:`DistributedMap` resolves a Map state's settings (MaxConcurrency, tolerated failures, ItemBatcher,
+ItemReader and ResultWriter parameters, with their ``...Path`` forms), gives the Map Run its identity (or
+takes it back from a checkpoint, for a resume or a redrive), records its lifecycle events, and hands the
+running to :class:`~stepmap.interpreter.distributed.scheduler.MapRunScheduler`. It keeps the Map Runs it
+started (``map_runs``) for the service to report.
 """
-
 from __future__ import annotations
 
 import os
