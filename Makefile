@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo demo-orders bench test lint typecheck unit slow clean
+.PHONY: demo demo-wordfreq demo-orders bench test lint typecheck unit slow clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,9 @@ $(BIN)/.installed: pyproject.toml
 
 demo: $(BIN)/.installed
 	$(BIN)/python -m examples.gsod.demo
+
+demo-wordfreq: $(BIN)/.installed
+	$(BIN)/python -m examples.wordfreq.demo --size 64MB --check
 
 demo-orders: $(BIN)/.installed
 	$(BIN)/stepmap run examples/orders/workflow.asl.json --code examples/orders --functions handlers \
