@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from stepmap.service.runner import StepmapService
+from tests.faults.maps import jsonl_map
 
 pytestmark = [pytest.mark.faults, pytest.mark.slow]
 
@@ -70,30 +71,7 @@ class RssAtMarks:
 
 
 def _definition() -> dict[str, Any]:
-    return {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:getObject",
-                    "ReaderConfig": {"InputType": "JSONL"},
-                    "Parameters": {"Bucket": "soak", "Key": "items.jsonl"},
-                },
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
-                    "StartAt": "Pass",
-                    "States": {"Pass": {"Type": "Pass", "End": True}},
-                },
-                "ResultWriter": {
-                    "Resource": "arn:aws:states:::s3:putObject",
-                    "Parameters": {"Bucket": "soak", "Prefix": "out"},
-                    "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
-                },
-                "End": True,
-            }
-        },
-    }
+    return jsonl_map("soak", None)
 
 
 def test_a_million_item_map_run_holds_its_memory_steady(tmp_path: Path) -> None:

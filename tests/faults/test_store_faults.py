@@ -23,6 +23,7 @@ from stepmap.errors import EngineError
 from stepmap.functions import FunctionRegistry
 from stepmap.service.runner import StepmapService
 from tests.faults.flaky_s3 import FlakyS3
+from tests.faults.maps import jsonl_map
 from tests.storage.conftest import unique_name
 
 pytestmark = pytest.mark.faults
@@ -49,31 +50,9 @@ def touch_store(event: Any, context: Any) -> Any:
 
 
 def _definition(bucket: str) -> dict[str, Any]:
-    return {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:getObject",
-                    "ReaderConfig": {"InputType": "JSONL"},
-                    "Parameters": {"Bucket": bucket, "Key": "items.jsonl"},
-                },
-                "ItemBatcher": {"MaxItemsPerBatch": BATCH, "BatchInput": {"Bucket": bucket}},
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
-                    "StartAt": "Touch",
-                    "States": {"Touch": {"Type": "Task", "Resource": "touch_store", "End": True}},
-                },
-                "ResultWriter": {
-                    "Resource": "arn:aws:states:::s3:putObject",
-                    "Parameters": {"Bucket": bucket, "Prefix": "out"},
-                    "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
-                },
-                "End": True,
-            }
-        },
-    }
+    return jsonl_map(
+        bucket, "touch_store", ItemBatcher={"MaxItemsPerBatch": BATCH, "BatchInput": {"Bucket": bucket}}
+    )
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ import pytest
 
 from stepmap.functions import FunctionRegistry
 from stepmap.service.runner import StepmapService
+from tests.faults.maps import jsonl_map, result_records
 
 pytestmark = pytest.mark.faults
 
@@ -20,30 +21,7 @@ N = 3000
 
 
 def _definition() -> dict:
-    return {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:getObject",
-                    "ReaderConfig": {"InputType": "JSONL"},
-                    "Parameters": {"Bucket": "faults", "Key": "items.jsonl"},
-                },
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
-                    "StartAt": "Echo",
-                    "States": {"Echo": {"Type": "Task", "Resource": "slow_echo", "End": True}},
-                },
-                "ResultWriter": {
-                    "Resource": "arn:aws:states:::s3:putObject",
-                    "Parameters": {"Bucket": "faults", "Prefix": "out"},
-                    "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
-                },
-                "End": True,
-            }
-        },
-    }
+    return jsonl_map("faults", "slow_echo")
 
 
 def test_killing_workers_during_a_map_run_loses_and_duplicates_nothing(tmp_path: Path) -> None:
@@ -80,11 +58,8 @@ def test_killing_workers_during_a_map_run_loses_and_duplicates_nothing(tmp_path:
 
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
     assert kills, "the test must actually kill workers"
-    manifest = json.loads(service.store.get("faults", execution.output["ResultWriterDetails"]["Key"]))
-    ids = []
-    for entry in manifest["ResultFiles"]["SUCCEEDED"]:
-        for line in service.store.get("faults", entry["Key"]).splitlines():
-            ids.append(json.loads(line)["id"])
+    records = result_records(service.store, "faults", execution.output["ResultWriterDetails"]["Key"])
+    ids = [record["id"] for record in records]
     assert ids == list(range(N))  # every item once, in order
     (map_run,) = service.map_runs
     assert map_run.items.succeeded == N and map_run.items.total == N and map_run.items.results_written == N

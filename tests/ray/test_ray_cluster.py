@@ -17,6 +17,7 @@ from examples.gsod.generate import iter_files
 from stepmap.functions import FunctionRegistry
 from stepmap.service.runner import StepmapService
 from stepmap.storage.handles import clear_cache
+from tests.faults.maps import jsonl_map, result_records
 
 pytestmark = pytest.mark.ray
 
@@ -84,30 +85,7 @@ def test_a_ray_worker_killed_mid_run_loses_and_duplicates_nothing(
     n = 2000
     service.store.create_bucket(bucket)
     service.store.put(bucket, "items.jsonl", "".join(json.dumps({"id": i}) + "\n" for i in range(n)).encode())
-    definition = {
-        "StartAt": "M",
-        "States": {
-            "M": {
-                "Type": "Map",
-                "ItemReader": {
-                    "Resource": "arn:aws:states:::s3:getObject",
-                    "ReaderConfig": {"InputType": "JSONL"},
-                    "Parameters": {"Bucket": bucket, "Key": "items.jsonl"},
-                },
-                "ItemProcessor": {
-                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"},
-                    "StartAt": "Echo",
-                    "States": {"Echo": {"Type": "Task", "Resource": "slow_echo", "End": True}},
-                },
-                "ResultWriter": {
-                    "Resource": "arn:aws:states:::s3:putObject",
-                    "Parameters": {"Bucket": bucket, "Prefix": "out"},
-                    "WriterConfig": {"OutputType": "JSONL", "Transformation": "COMPACT"},
-                },
-                "End": True,
-            }
-        },
-    }
+    definition = jsonl_map(bucket, "slow_echo")
     kills: list[int] = []
     stop = threading.Event()
 
@@ -131,12 +109,8 @@ def test_a_ray_worker_killed_mid_run_loses_and_duplicates_nothing(
         thread.join()
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
     assert kills, "the test must actually kill a Ray worker"
-    manifest = json.loads(service.store.get(bucket, execution.output["ResultWriterDetails"]["Key"]))
-    ids = [
-        json.loads(line)["id"]
-        for entry in manifest["ResultFiles"]["SUCCEEDED"]
-        for line in service.store.get(bucket, entry["Key"]).splitlines()
-    ]
+    records = result_records(service.store, bucket, execution.output["ResultWriterDetails"]["Key"])
+    ids = [record["id"] for record in records]
     assert ids == list(range(n))
     (map_run,) = service.map_runs
     assert map_run.items.succeeded == n and map_run.items.results_written == n and map_run.items.total == n
