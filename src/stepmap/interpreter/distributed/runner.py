@@ -6,6 +6,7 @@ takes it back from a checkpoint, for a resume or a redrive), records its lifecyc
 running to :class:`~stepmap.interpreter.distributed.scheduler.MapRunScheduler`. It keeps the Map Runs it
 started (``map_runs``) for the service to report.
 """
+
 from __future__ import annotations
 
 import os
@@ -89,24 +90,21 @@ def _settings(state: model.Map, call: StateCall, effective: Any) -> Settings:
     batch_input = None
     if batcher is not None:
         refs = call.refs(effective)
-        if "MaxItemsPerBatch" in batcher or "MaxItemsPerBatchPath" in batcher:
-            max_items = _int_setting(
-                batcher.get("MaxItemsPerBatch")
-                if "MaxItemsPerBatch" in batcher
-                else refs.resolve(_path(batcher["MaxItemsPerBatchPath"]), "MaxItemsPerBatchPath"),
-                "MaxItemsPerBatch",
-            )
-            if max_items <= 0:
-                raise StatesError("States.Runtime", "MaxItemsPerBatch must be positive.")
-        if "MaxInputBytesPerBatch" in batcher or "MaxInputBytesPerBatchPath" in batcher:
-            max_bytes = _int_setting(
-                batcher.get("MaxInputBytesPerBatch")
-                if "MaxInputBytesPerBatch" in batcher
-                else refs.resolve(_path(batcher["MaxInputBytesPerBatchPath"]), "MaxInputBytesPerBatchPath"),
-                "MaxInputBytesPerBatch",
-            )
-            if not 0 < max_bytes <= PAYLOAD_LIMIT:
-                raise StatesError("States.Runtime", "MaxInputBytesPerBatch must be between 1 and 262144.")
+
+        def batcher_int(name: str) -> int | None:
+            """An ItemBatcher setting given as a constant or through its ``...Path`` twin."""
+            if name in batcher:
+                return _int_setting(batcher[name], name)
+            if f"{name}Path" in batcher:
+                return _int_setting(refs.resolve(_path(batcher[f"{name}Path"]), f"{name}Path"), name)
+            return None
+
+        max_items = batcher_int("MaxItemsPerBatch")
+        if max_items is not None and max_items <= 0:
+            raise StatesError("States.Runtime", "MaxItemsPerBatch must be positive.")
+        max_bytes = batcher_int("MaxInputBytesPerBatch")
+        if max_bytes is not None and not 0 < max_bytes <= PAYLOAD_LIMIT:
+            raise StatesError("States.Runtime", "MaxInputBytesPerBatch must be between 1 and 262144.")
         if "BatchInput" in batcher:
             batch_input = compile_template(batcher["BatchInput"]).evaluate(refs)
     return Settings(
