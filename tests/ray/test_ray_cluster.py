@@ -114,3 +114,39 @@ def test_a_ray_worker_killed_mid_run_loses_and_duplicates_nothing(
     assert ids == list(range(n))
     (map_run,) = service.map_runs
     assert map_run.items.succeeded == n and map_run.items.results_written == n and map_run.items.total == n
+
+
+def test_wordfreq_on_ray_with_s3_equals_the_local_pool(
+    ray_cluster: str, aws_endpoint: str, aws_env: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from examples.wordfreq.demo import FUNCTIONS, NOVEL, definition
+    from examples.wordfreq.reference import reference_topk
+
+    # The results table must be shared by every node: DynamoDB (moto) rather than a SQLite file.
+    monkeypatch.setenv("STEPMAP_TABLES", "dynamodb")
+    monkeypatch.setenv("STEPMAP_DYNAMODB_ENDPOINT", aws_endpoint)
+    clear_cache()
+    text = Path(NOVEL).read_bytes()
+    outputs = {}
+    for executor in ("ray", "local"):
+        service = StepmapService(
+            functions=FunctionRegistry(FUNCTIONS),
+            executor=executor,
+            store="s3://",
+            s3_endpoint=aws_endpoint,
+            state_dir=str(tmp_path / f"state-{executor}"),
+            ray_address=ray_cluster if executor == "ray" else None,
+        )
+        if not service.store.bucket_exists("text"):
+            service.store.create_bucket("text")
+            service.store.put("text", "novel.txt", text)
+        execution = service.start_execution(
+            definition(block_size=32 * 1024), {"bucket": "text", "key": "novel.txt"}
+        )
+        assert execution.status == "SUCCEEDED", (executor, execution.error, execution.cause)
+        outputs[executor] = execution.output
+    assert outputs["ray"] == outputs["local"]
+    expected = reference_topk(text)
+    assert {int(k): [tuple(pair) for pair in v] for k, v in outputs["ray"].items()} == {
+        length: [tuple(pair) for pair in top] for length, top in expected.items()
+    }
