@@ -24,7 +24,7 @@ from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.readers import ReaderSpec, read_items
 from stepmap.interpreter.distributed.scheduler import NO_KEY, MapRunScheduler
 from stepmap.interpreter.distributed.writer import RecordFormat, ResultWriter
-from stepmap.interpreter.engine import PAYLOAD_LIMIT, StateCall, map_items, resolve_int
+from stepmap.interpreter.engine import PAYLOAD_LIMIT, ExecutionAborted, StateCall, map_items, resolve_int
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.worker import ChildJob, manual_start
 
@@ -187,8 +187,17 @@ class DistributedMap:
         previous = journal.map_run_resume(state.name) if journal is not None else None
         if previous is not None and previous["status"] == "SUCCEEDED":
             return previous["result"]  # it finished before the coordinator stopped: its result stands
-        # A checkpoint that is not RUNNING is a Map Run that failed or was stopped: this is a redrive.
+        # A Map Run that failed or was stopped is redriven when its execution is (a new redrive count);
+        # a resume that finds it failed fails the same way again.
         redrive = previous is not None and previous["status"] != "RUNNING"
+        if (
+            redrive
+            and previous is not None
+            and run.redrive_count <= previous.get("execution_redrive_count", 0)
+        ):
+            if previous["status"] == "ABORTED":
+                raise ExecutionAborted()
+            raise StatesError(previous.get("error") or "States.Runtime", previous.get("cause"))
         label = state.label or state.name
         map_run_id = previous["map_run_id"] if previous is not None else MapRun.new_id()
         region, account = run.invoker.region, run.invoker.account
@@ -246,7 +255,7 @@ class DistributedMap:
             if self.observer is not None:
                 self.observer.map_run_finished(map_run)
             raise
-        except BaseException:
+        except ExecutionAborted:
             map_run.status, map_run.stop_date = "ABORTED", run.clock.now()
             if writer is not None:
                 writer.abort()
@@ -255,6 +264,8 @@ class DistributedMap:
             if self.observer is not None:
                 self.observer.map_run_finished(map_run)
             raise
+        # Any other exception (the engine failed: disk full, store gone, executor broken) leaves the Map
+        # Run RUNNING in the journal, with its result files, so that `stepmap resume` can go on.
         map_run.status, map_run.stop_date = "SUCCEEDED", run.clock.now()
         scheduler.checkpoint(result=result)
         cursor.add("MapRunSucceeded", None)

@@ -366,6 +366,9 @@ class MapRunScheduler:
             "executions": self.emitted_executions.to_json(),
             "failed_items": self.failed_items,
             "first_failure": self.first_failure,
+            "error": self.map_run.error,
+            "cause": self.map_run.cause,
+            "execution_redrive_count": self.call.run.redrive_count,
             "writer": self.writer.state() if self.writer is not None and writer else None,
         }
         if self.map_run.status == "SUCCEEDED":
