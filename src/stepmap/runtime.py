@@ -12,9 +12,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import signal
+import threading
 import time
 import traceback
-from contextlib import redirect_stderr, redirect_stdout
+from collections.abc import Iterator
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,6 +104,34 @@ class _Capture(logging.Handler):
             pass
 
 
+class HandlerTimedOut(BaseException):
+    """Raised inside a handler that outlived its Task's TimeoutSeconds (a BaseException, so that the
+    handler's own ``except Exception`` cannot swallow it)."""
+
+
+@contextmanager
+def _deadline(seconds: float | None) -> Iterator[None]:
+    """Interrupt the handler after ``seconds``, as Lambda stops a function that outlives its timeout.
+
+    Only in a process's main thread (a pool worker, or the coordinator with the in-process executor),
+    where SIGALRM can be used; elsewhere the caller's own timeout applies and the result is discarded."""
+    main_thread = threading.current_thread() is threading.main_thread()
+    if seconds is None or seconds <= 0 or not hasattr(signal, "setitimer") or not main_thread:
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise HandlerTimedOut()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocation) -> CallResult:
     """Call one handler with a JSON payload; never raises."""
     started = time.monotonic()
@@ -116,12 +147,13 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
     root = logging.getLogger()
     capture = _Capture(sink, request_id) if invocation.capture_logs else None
     try:
-        if capture is not None:
-            root.addHandler(capture)
-            with redirect_stdout(sink), redirect_stderr(sink):
+        with _deadline(invocation.timeout_seconds):
+            if capture is not None:
+                root.addHandler(capture)
+                with redirect_stdout(sink), redirect_stderr(sink):
+                    result = handler(event, context)
+            else:
                 result = handler(event, context)
-        else:
-            result = handler(event, context)
         try:
             body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as exc:
@@ -136,6 +168,10 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
                 time.monotonic() - started,
             )
         return CallResult(True, body, None, sink.getvalue(), time.monotonic() - started)
+    except HandlerTimedOut:
+        seconds = invocation.timeout_seconds or 0
+        message = f"Task timed out after {seconds:g} seconds"
+        return CallResult(False, message, "States.Timeout", sink.getvalue(), time.monotonic() - started)
     except (Exception, SystemExit) as exc:  # a handler's sys.exit() is its own failure too
         error_type, body = _error_body(exc, request_id)
         return CallResult(False, body, error_type, sink.getvalue(), time.monotonic() - started)

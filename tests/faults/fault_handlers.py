@@ -42,3 +42,9 @@ def log_run(event: Any, context: Any) -> Any:
     _run_log.write(f"{event['id']}\n")
     time.sleep(event.get("sleep", 0.0))
     return {"id": event["id"]}
+
+
+def hang(event: Any, context: Any) -> Any:
+    """A handler that never returns in time (a stuck network call)."""
+    time.sleep(event.get("seconds", 60))
+    return {"woke": True}
