@@ -24,26 +24,25 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 
 
-def case(*args: str) -> dict[str, Any]:
+def _run_script(script: str, args: tuple[str, ...]) -> str:
+    """Run one benchmark script in a fresh process (its own start-up and peak RSS); return its stdout."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
     done = subprocess.run(
-        [sys.executable, str(HERE / "cases.py"), *args], capture_output=True, text=True, env=env, check=False
+        [sys.executable, str(HERE / script), *args], capture_output=True, text=True, env=env, check=False
     )
     if done.returncode != 0:
-        raise SystemExit(f"benchmark case {args} failed:\n{done.stderr}")
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"benchmark {script} {args} failed:\n{done.stderr}")
+    return done.stdout
+
+
+def case(*args: str) -> dict[str, Any]:
+    result: dict[str, Any] = json.loads(_run_script("cases.py", args).strip().splitlines()[-1])
     return result
 
 
 def p2_case(*args: str) -> dict[str, Any]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(HERE.parent / "src"), str(HERE.parent)])}
-    done = subprocess.run(
-        [sys.executable, str(HERE / "p2.py"), *args], capture_output=True, text=True, env=env, check=False
-    )
-    if done.returncode != 0:
-        raise SystemExit(f"benchmark p2 {args} failed:\n{done.stderr}")
-    start = done.stdout.index("{")
-    result: dict[str, Any] = json.loads(done.stdout[start:])
+    out = _run_script("p2.py", args)
+    result: dict[str, Any] = json.loads(out[out.index("{") :])
     return result
 
 

@@ -18,44 +18,16 @@ from typing import Any
 from stepmap.asl import model
 from stepmap.asl.payload import dumps
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
-from stepmap.interpreter.run import (
-    PAYLOAD_LIMIT,
-    DistributedMapRunner,
-    ExecutionAborted,
-    ExecutionTimedOut,
-    Frame,
-    Run,
-    Scope,
-    StateCall,
-    deadline_after,
-)
+from stepmap.interpreter.run import ExecutionAborted, Frame, Run, StateCall
 from stepmap.interpreter.states import (
     STATE_TYPES,
     Outcome,
     apply_result_path,
     assign_variables,
-    map_items,
-    resolve_int,
-    select_item,
     size_check,
 )
 
-__all__ = [
-    "PAYLOAD_LIMIT",
-    "DistributedMapRunner",
-    "ExecutionAborted",
-    "ExecutionTimedOut",
-    "Frame",
-    "Run",
-    "Scope",
-    "StateCall",
-    "deadline_after",
-    "map_items",
-    "resolve_int",
-    "run_machine",
-    "run_state",
-    "select_item",
-]
+__all__ = ["run_machine", "run_state"]
 
 
 def _retry_delay(retrier: model.Retrier, attempt: int) -> float:

@@ -20,7 +20,10 @@ from stepmap.asl.payload import dumps
 from stepmap.errors import StatesError
 from stepmap.interpreter.clock import Clock, SystemClock
 from stepmap.interpreter.distributed.records import ChildStatus
-from stepmap.interpreter.engine import (
+from stepmap.interpreter.engine import run_machine
+from stepmap.interpreter.history import NO_HISTORY, History
+from stepmap.interpreter.ports import RunJournal
+from stepmap.interpreter.run import (
     PAYLOAD_LIMIT,
     DistributedMapRunner,
     ExecutionAborted,
@@ -29,10 +32,7 @@ from stepmap.interpreter.engine import (
     Run,
     Scope,
     deadline_after,
-    run_machine,
 )
-from stepmap.interpreter.history import NO_HISTORY, History
-from stepmap.interpreter.ports import RunJournal
 from stepmap.interpreter.tasks import HandlerInvoker
 
 __all__ = [

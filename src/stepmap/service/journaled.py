@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from stepmap.interpreter.engine import Run
+from stepmap.interpreter.run import Run
 from stepmap.journal import Journal
 
 __all__ = ["JournalRun"]

@@ -24,8 +24,9 @@ from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.readers import ReaderSpec, read_items
 from stepmap.interpreter.distributed.scheduler import NO_KEY, MapRunScheduler
 from stepmap.interpreter.distributed.writer import RecordFormat, ResultWriter
-from stepmap.interpreter.engine import PAYLOAD_LIMIT, ExecutionAborted, StateCall, map_items, resolve_int
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
+from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
+from stepmap.interpreter.states import map_items, resolve_int
 from stepmap.worker import ChildJob, manual_start
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "DistributedMap"]

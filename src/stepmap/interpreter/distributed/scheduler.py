@@ -32,7 +32,7 @@ from stepmap.interpreter.distributed.maprun import Counters, MapRun
 from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
-from stepmap.interpreter.engine import PAYLOAD_LIMIT, ExecutionAborted, StateCall
+from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
 from stepmap.worker import ChildJob, ChunkResult, run_children
 
 if TYPE_CHECKING:
