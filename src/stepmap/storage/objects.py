@@ -28,6 +28,9 @@ __all__ = ["MAX_KEY_BYTES", "ObjectInfo", "ObjectStore", "check_bucket_name", "k
 MAX_KEY_BYTES = 1024  # S3's limit on the UTF-8 length of a key
 
 
+_Names = list[str]  # inside ObjectStore, ``list`` is the listing method
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What a listing or a HEAD says about one object (the fields of a listObjectsV2 item)."""
@@ -69,6 +72,15 @@ class ObjectStore(ABC):
         with open(path, "rb") as f:
             return self.put(bucket, key, f.read())
 
+    def put_stream(self, bucket: str, key: str, stream: BinaryIO) -> ObjectInfo:
+        """Store what ``stream`` reads until its end (adapters stream it; this default reads it whole)."""
+        return self.put(bucket, key, stream.read())
+
+    def open_with_info(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """:meth:`open` and :meth:`head` of the same version (this default may race a concurrent put)."""
+        info = self.head(bucket, key)
+        return self.open(bucket, key), info
+
     @abstractmethod
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """What :meth:`list` would say about one object."""
@@ -84,6 +96,14 @@ class ObjectStore(ABC):
     @abstractmethod
     def bucket_exists(self, bucket: str) -> bool:
         """Does the bucket exist?"""
+
+    def list_buckets(self) -> _Names:
+        """The names of every bucket, sorted."""
+        raise StoreError(f"{type(self).__name__} cannot list buckets")
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Remove an empty bucket (``BucketNotEmpty`` otherwise)."""
+        raise StoreError(f"{type(self).__name__} cannot delete buckets")
 
 
 def key_bytes(key: str) -> bytes:
