@@ -37,10 +37,11 @@ from __future__ import annotations
 import errno
 import hashlib
 import heapq
+import json
 import os
 import secrets
 import stat
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
@@ -56,6 +57,7 @@ ESCAPED_DIR = ".stepmap-escaped"
 _TMP_PREFIX = ".stepmap-tmp-"
 NAME_MAX = 255
 _XATTR = "user.stepmap.etag"
+_META_XATTR = "user.stepmap.meta"
 _HAS_XATTR = hasattr(os, "getxattr")  # Linux only; elsewhere the ETag is computed on read
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone left in the store must not hang; no effect on regular files.
@@ -285,7 +287,7 @@ class LocalObjectStore(ObjectStore):
         fd = self._open_read(bucket, key)
         try:
             st = os.fstat(fd)
-            info = _object_info(key, st, _etag(fd, st))
+            info = _object_info(key, st, _etag(fd, st), _metadata(fd))
         except BaseException:
             os.close(fd)
             raise
@@ -295,7 +297,7 @@ class LocalObjectStore(ObjectStore):
         fd = self._open_read(bucket, key)
         try:
             st = os.fstat(fd)
-            return _object_info(key, st, _etag(fd, st))
+            return _object_info(key, st, _etag(fd, st), _metadata(fd))
         finally:
             os.close(fd)
 
@@ -391,11 +393,15 @@ class LocalObjectStore(ObjectStore):
 
         return self._put(bucket, key, copy)
 
-    def put_stream(self, bucket: str, key: str, stream: BinaryIO) -> ObjectInfo:
+    def put_stream(
+        self, bucket: str, key: str, stream: BinaryIO, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
         def copy(f: BinaryIO, digest: Any) -> None:
             while chunk := stream.read(1 << 20):
                 f.write(chunk)
                 digest.update(chunk)
+            if metadata:
+                _remember_metadata(f.fileno(), key, metadata)
 
         return self._put(bucket, key, copy)
 
@@ -575,9 +581,32 @@ def _remove_tree(top: str) -> None:
                 os.unlink(entry.path)
 
 
-def _object_info(key: str, st: os.stat_result, etag: str) -> ObjectInfo:
+def _object_info(key: str, st: os.stat_result, etag: str, metadata: Any = ()) -> ObjectInfo:
     modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
-    return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified)
+    return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified, metadata=metadata)
+
+
+def _remember_metadata(fd: int, key: str, metadata: Mapping[str, str]) -> None:
+    """Keep an object's headers in an extended attribute of its (still temporary) file."""
+    value = json.dumps(sorted((k.lower(), v) for k, v in metadata.items())).encode()
+    try:
+        if not _HAS_XATTR:
+            raise OSError(errno.ENOTSUP, "no extended attributes on this platform")
+        os.setxattr(fd, _META_XATTR, value)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot keep the metadata of object {key!r} ({exc.strerror}): this file system has no room "
+            "for extended attributes; store it without metadata or on another file system"
+        ) from None
+
+
+def _metadata(fd: int) -> tuple[tuple[str, str], ...]:
+    if not _HAS_XATTR:
+        return ()
+    try:
+        return tuple((str(k), str(v)) for k, v in json.loads(os.getxattr(fd, _META_XATTR)))
+    except (OSError, ValueError, TypeError):
+        return ()
 
 
 def _remember_etag(target: int, md5: str, st: os.stat_result) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -40,6 +40,9 @@ class ObjectInfo:
     etag: str  # quoted, as S3 sends it: '"<md5 hex>"' for a single-part upload
     last_modified: datetime  # timezone-aware, UTC
     storage_class: str = "STANDARD"
+    # HTTP headers stored with the object (content-type, x-amz-meta-*, ...), lower-case names; filled by
+    # head() and open_with_info() of stores that keep them, empty in listings
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 class ObjectStore(ABC):
@@ -72,8 +75,13 @@ class ObjectStore(ABC):
         with open(path, "rb") as f:
             return self.put(bucket, key, f.read())
 
-    def put_stream(self, bucket: str, key: str, stream: BinaryIO) -> ObjectInfo:
-        """Store what ``stream`` reads until its end (adapters stream it; this default reads it whole)."""
+    def put_stream(
+        self, bucket: str, key: str, stream: BinaryIO, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        """Store what ``stream`` reads until its end, with ``metadata`` (headers such as content-type
+        and x-amz-meta-*). Adapters stream it; this default reads it whole and keeps no metadata."""
+        if metadata:
+            raise StoreError(f"{type(self).__name__} cannot keep object metadata ({', '.join(metadata)})")
         return self.put(bucket, key, stream.read())
 
     def open_with_info(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo]:
