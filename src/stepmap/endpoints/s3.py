@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import mimetypes
 import os
@@ -455,16 +456,16 @@ class S3Service:
         listed = tree.findall("Part")
         if not listed:
             raise _bad("You must specify at least one part", "MalformedXML")
-        paths = []
-        previous = 0
-        for i, part in enumerate(listed):
+        numbers = []
+        for part in listed:
             try:
-                number = int(part.findtext("PartNumber") or "")
+                numbers.append(int(part.findtext("PartNumber") or ""))
             except ValueError:
                 raise _bad("The XML you provided was not well-formed (PartNumber).", "MalformedXML") from None
-            if number <= previous:
-                raise _bad("The list of parts was not in ascending order.", "InvalidPartOrder")
-            previous = number
+        if any(b <= a for a, b in itertools.pairwise(numbers)):
+            raise _bad("The list of parts was not in ascending order.", "InvalidPartOrder")
+        paths = []
+        for i, (number, part) in enumerate(zip(numbers, listed)):
             path = os.path.join(folder, f"{number:05d}")
             try:
                 with open(path + ".etag", encoding="ascii") as f:
@@ -752,9 +753,9 @@ class _CheckedBody:
                 "IncompleteBody",
             )
         headers = self.request.headers
-        if self.md5 is not None:
-            if base64.b64encode(self.md5.digest()).decode() != headers.get("Content-MD5", "").strip():
-                raise _bad("The Content-MD5 you specified did not match what we received.", "BadDigest")
+        digest = None if self.md5 is None else base64.b64encode(self.md5.digest()).decode()
+        if digest is not None and digest != headers.get("Content-MD5", "").strip():
+            raise _bad("The Content-MD5 you specified did not match what we received.", "BadDigest")
         trailers = getattr(self.body, "trailers", {})
         crc = (self.crc32 or 0).to_bytes(4, "big")
         computed = {
