@@ -452,3 +452,47 @@ def test_pyarrow_s3_filesystem_reads_and_writes_parquet(
     assert [i.path for i in infos] == [f"{bucket}/tables/t.parquet"]
     body = s3.get_object(Bucket=bucket, Key="tables/t.parquet")["Body"].read()
     assert body[:4] == b"PAR1"
+
+
+# -- checksums and aws-chunked bodies -----------------------------------------------------------------
+def _crc32(data: bytes) -> str:
+    import zlib
+
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+@pytest.mark.parametrize("algorithm", ["CRC32", "SHA1", "SHA256"])
+def test_sdk_checksums_are_accepted(s3: Any, bucket: str, algorithm: str) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"checked" * 1000, ChecksumAlgorithm=algorithm)
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"checked" * 1000
+
+
+def test_a_wrong_checksum_header_stores_nothing(endpoint: EndpointServer, s3: Any, bucket: str) -> None:
+    status, _, body = raw(endpoint, "PUT", f"/{bucket}/k", b"payload", {"x-amz-checksum-crc32": _crc32(b"x")})
+    assert status == 400 and b"<Code>BadDigest</Code>" in body
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+
+
+def test_aws_chunked_bodies_signed_and_with_a_trailer(endpoint: EndpointServer, s3: Any, bucket: str) -> None:
+    signed = (
+        b"5;chunk-signature=aa\r\nhello\r\n6;chunk-signature=bb\r\n world\r\n0;chunk-signature=cc\r\n\r\n"
+    )
+    headers = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "x-amz-decoded-content-length": "11",
+    }
+    assert raw(endpoint, "PUT", f"/{bucket}/signed", signed, headers)[0] == 200
+    assert s3.get_object(Bucket=bucket, Key="signed")["Body"].read() == b"hello world"
+    trailer = {
+        "Content-Encoding": "aws-chunked",
+        "x-amz-content-sha256": "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "x-amz-decoded-content-length": "5",
+        "x-amz-trailer": "x-amz-checksum-crc32",
+    }
+    good = f"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:{_crc32(b'hello')}\r\n\r\n".encode()
+    assert raw(endpoint, "PUT", f"/{bucket}/trailer", good, trailer)[0] == 200
+    bad = f"5\r\nhello\r\n0\r\nx-amz-checksum-crc32:{_crc32(b'other')}\r\n\r\n".encode()
+    status, _, body = raw(endpoint, "PUT", f"/{bucket}/bad", bad, trailer)
+    assert status == 400 and b"BadDigest" in body
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["signed", "trailer"]
