@@ -719,6 +719,7 @@ class _CheckedBody:
     ``x-amz-checksum-*`` header or trailer: a mismatch raises before the store commits the object."""
 
     _CHECKSUMS: dict[str, Callable[[], Any]] = {
+        "x-amz-checksum-crc32": lambda: _Crc32(),
         "x-amz-checksum-sha1": lambda: hashlib.sha1(usedforsecurity=False),
         "x-amz-checksum-sha256": hashlib.sha256,
     }
@@ -729,8 +730,10 @@ class _CheckedBody:
         self.length = request.content_length
         self.seen = 0
         self.md5 = hashlib.md5(usedforsecurity=False) if request.headers.get("Content-MD5") else None
-        self.crc32: int | None = None
-        self.hashes = {name: make() for name, make in self._CHECKSUMS.items()}
+        # Only the checksums the client sends (as a header, or announced as a trailer) are computed.
+        wanted = {name.lower() for name in request.headers if name.lower().startswith("x-amz-checksum-")}
+        wanted.update(t.strip().lower() for t in (request.headers.get("x-amz-trailer") or "").split(","))
+        self.hashes = {name: make() for name, make in self._CHECKSUMS.items() if name in wanted}
         self.results: dict[str, str] = {}
 
     def read(self, n: int = -1) -> bytes:
@@ -739,7 +742,6 @@ class _CheckedBody:
             self.seen += len(data)
             if self.md5 is not None:
                 self.md5.update(data)
-            self.crc32 = zlib.crc32(data, self.crc32 or 0)
             for h in self.hashes.values():
                 h.update(data)
             return data
@@ -757,11 +759,7 @@ class _CheckedBody:
         if digest is not None and digest != headers.get("Content-MD5", "").strip():
             raise _bad("The Content-MD5 you specified did not match what we received.", "BadDigest")
         trailers = getattr(self.body, "trailers", {})
-        crc = (self.crc32 or 0).to_bytes(4, "big")
-        computed = {
-            "x-amz-checksum-crc32": base64.b64encode(crc).decode(),
-            **{name: base64.b64encode(h.digest()).decode() for name, h in self.hashes.items()},
-        }
+        computed = {name: base64.b64encode(h.digest()).decode() for name, h in self.hashes.items()}
         for name, value in computed.items():
             given = headers.get(name) or trailers.get(name)
             if given is not None:
@@ -789,6 +787,19 @@ def _checked_body(request: HttpRequest) -> _CheckedBody:
     ):
         raise _bad("You must provide the Content-Length HTTP header.", "MissingContentLength", 411)
     return _CheckedBody(request)
+
+
+class _Crc32:
+    """CRC32 with hashlib's update/digest interface."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(4, "big")
 
 
 class _Slice:
