@@ -378,3 +378,16 @@ def test_store_round_trips_and_lists_in_s3_order(keys: set[str], prefix: str, af
             assert inside.is_relative_to(Path(tmp, "prop").resolve()) or inside.is_relative_to(
                 Path(tmp, ESCAPED_DIR, "prop").resolve()
             )
+
+
+def test_a_read_only_old_store_is_refused_not_misread(fast_tmp: Path) -> None:
+    root = fast_tmp / "old"
+    _write_old_layout(root, "bkt", ["dir/file.csv"])
+    root.chmod(0o555)
+    try:
+        if os.access(root, os.W_OK):
+            pytest.skip("running as a user who can write anyway (root)")
+        with pytest.raises(StoreError, match="old store layout"):
+            LocalObjectStore(root)
+    finally:
+        root.chmod(0o755)

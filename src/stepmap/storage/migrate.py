@@ -24,6 +24,7 @@ import os
 from typing import TYPE_CHECKING
 
 from stepmap.storage import escaped
+from stepmap.storage.errors import StoreError
 
 if TYPE_CHECKING:
     from stepmap.storage.local import LocalObjectStore
@@ -44,7 +45,14 @@ def ensure_plain_layout(store: LocalObjectStore) -> None:
     try:
         lock = os.open(os.path.join(root, _LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
     except OSError:
-        return  # a read-only store: read it as it is
+        # Read-only: a plain store is read as it is; an old one would be misread, so refuse it.
+        for bucket in store.list_buckets():
+            if is_old_layout(os.path.join(root, bucket)):
+                raise StoreError(
+                    f"bucket {bucket!r} in {root!r} is in stepmap's old store layout and the store is not "
+                    "writable, so it cannot be migrated: open it once with write access"
+                ) from None
+        return
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(root, LAYOUT_MARKER)):
