@@ -43,7 +43,7 @@ def ensure_plain_layout(store: LocalObjectStore) -> None:
     if os.path.exists(os.path.join(root, LAYOUT_MARKER)) or not os.path.isdir(root):
         return
     try:
-        lock = os.open(os.path.join(root, _LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        lock = _open_lock(root)
     except OSError:
         # Read-only: a plain store is read as it is; an old one would be misread, so refuse it.
         for bucket in store.list_buckets():
@@ -72,6 +72,10 @@ def ensure_plain_layout(store: LocalObjectStore) -> None:
             f.write(_LAYOUT)
     finally:
         os.close(lock)
+
+
+def _open_lock(root: str) -> int:
+    return os.open(os.path.join(root, _LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
 
 
 def is_old_layout(bucket_dir: str) -> bool:
