@@ -1,6 +1,6 @@
 """S3 through the endpoint beside direct file access, for 1 MiB objects, measured side by side in one run.
 
-    python benchmarks/bench_endpoints.py            # 200 objects of 1 MiB, best of 3
+    python benchmarks/bench_endpoints.py            # 200 objects of 1 MiB and 16 of 16 MiB, best of 3
     python benchmarks/bench_endpoints.py --quick    # a smoke run (CI)
 
 Rows: reading the objects' files directly (``open().read()``, page cache warm), GetObject through the
@@ -27,13 +27,13 @@ from stepmap.storage import LocalObjectStore
 MIB = 1024 * 1024
 
 
-def best_rate(label: str, count: int, rounds: int, fn: Callable[[], None]) -> float:
+def best_rate(label: str, count: int, rounds: int, fn: Callable[[], None], size: int = 1) -> float:
     best = float("inf")
     for _ in range(rounds):
         start = time.perf_counter()
         fn()
         best = min(best, time.perf_counter() - start)
-    rate = count * MIB / best / 1e6
+    rate = count * size * MIB / best / 1e6
     print(f"  {label:<44} {rate:9.1f} MB/s  ({count / best:8.1f} objects/s)")
     return rate
 
@@ -44,7 +44,19 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=200)
     args = parser.parse_args()
     count, rounds = (10, 1) if args.quick else (args.objects, 3)
-    payload = os.urandom(MIB)
+    ratios = [measure(1, count, rounds)]
+    if not args.quick:
+        ratios.append(measure(16, max(4, count // 12), rounds))
+    print("Ratios (endpoint / direct)")
+    for size, (get_sdk, get_http, put_sdk) in ratios:
+        print(f"  {size:>2} MiB  GetObject boto3 / raw read        {get_sdk:6.3f}   (goal >= 0.5 at 1 MiB)")
+        print(f"  {size:>2} MiB  GetObject http.client / raw read  {get_http:6.3f}")
+        print(f"  {size:>2} MiB  PutObject boto3 / store.put       {put_sdk:6.3f}")
+
+
+def measure(size: int, count: int, rounds: int) -> tuple[int, tuple[float, float, float]]:
+    """Rates for ``count`` objects of ``size`` MiB; returns the three ratios."""
+    payload = os.urandom(size * MIB)
     with tempfile.TemporaryDirectory(prefix="stepmap-bench-") as state:
         root = os.path.join(state, "s3")
         store = LocalObjectStore(root)
@@ -69,16 +81,16 @@ def main() -> None:
             def raw_read() -> None:
                 for path in paths:
                     with open(path, "rb") as f:
-                        assert len(f.read()) == MIB
+                        assert len(f.read()) == size * MIB
 
             def sdk_get() -> None:
                 for key in keys:
-                    assert len(s3.get_object(Bucket="bench", Key=key)["Body"].read()) == MIB
+                    assert len(s3.get_object(Bucket="bench", Key=key)["Body"].read()) == size * MIB
 
             def http_get() -> None:
                 for key in keys:
                     conn.request("GET", f"/bench/{key}")
-                    assert len(conn.getresponse().read()) == MIB
+                    assert len(conn.getresponse().read()) == size * MIB
 
             def direct_put() -> None:
                 for key in keys:
@@ -88,19 +100,16 @@ def main() -> None:
                 for key in keys:
                     s3.put_object(Bucket="bench", Key=key, Body=payload)
 
-            print(f"{count} objects of 1 MiB, best of {rounds}; endpoint {server.url}")
+            print(f"{count} objects of {size} MiB, best of {rounds}; endpoint {server.url}")
             print("GetObject")
-            raw = best_rate("direct file read (open().read())", count, rounds, raw_read)
-            sdk = best_rate("endpoint, boto3 get_object", count, rounds, sdk_get)
-            bare = best_rate("endpoint, keep-alive http.client GET", count, rounds, http_get)
+            raw = best_rate("direct file read (open().read())", count, rounds, raw_read, size)
+            sdk = best_rate("endpoint, boto3 get_object", count, rounds, sdk_get, size)
+            bare = best_rate("endpoint, keep-alive http.client GET", count, rounds, http_get, size)
             print("PutObject")
-            direct = best_rate("LocalObjectStore.put (atomic write)", count, rounds, direct_put)
-            sdk_w = best_rate("endpoint, boto3 put_object", count, rounds, sdk_put)
+            direct = best_rate("LocalObjectStore.put (atomic write)", count, rounds, direct_put, size)
+            sdk_w = best_rate("endpoint, boto3 put_object", count, rounds, sdk_put, size)
             conn.close()
-    print("Ratios (endpoint / direct)")
-    print(f"  GetObject boto3 / raw read        {sdk / raw:6.3f}   (goal >= 0.5)")
-    print(f"  GetObject http.client / raw read  {bare / raw:6.3f}")
-    print(f"  PutObject boto3 / store.put       {sdk_w / direct:6.3f}")
+    return size, (sdk / raw, bare / raw, sdk_w / direct)
 
 
 if __name__ == "__main__":
