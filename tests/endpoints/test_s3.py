@@ -496,3 +496,10 @@ def test_aws_chunked_bodies_signed_and_with_a_trailer(endpoint: EndpointServer, 
     status, _, body = raw(endpoint, "PUT", f"/{bucket}/bad", bad, trailer)
     assert status == 400 and b"BadDigest" in body
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["signed", "trailer"]
+
+
+def test_content_type_defaults_as_on_s3(s3: Any, bucket: str, store_root: Path) -> None:
+    s3.put_object(Bucket=bucket, Key="data.json", Body=b"{}")  # no ContentType: S3 keeps binary/octet-stream
+    assert s3.get_object(Bucket=bucket, Key="data.json")["ContentType"] == "binary/octet-stream"
+    (store_root / bucket / "copied.json").write_bytes(b"{}")  # a file put there by hand: typed by its name
+    assert s3.head_object(Bucket=bucket, Key="copied.json")["ContentType"] == "application/json"

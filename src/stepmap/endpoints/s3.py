@@ -579,7 +579,10 @@ def _object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
 
 
 def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers S3 keeps with an object. Without a Content-Type S3 stores binary/octet-stream (only
+    files that came into the store by other ways get a type guessed from their name)."""
     kept = {name: headers[name] for name in _STORED_HEADERS if headers.get(name)}
+    kept.setdefault("content-type", "binary/octet-stream")
     kept.update(
         (name.lower(), value) for name, value in headers.items() if name.lower().startswith("x-amz-meta-")
     )
