@@ -66,6 +66,7 @@ _RESPONSE_OVERRIDES = {
 }
 # Past every key with this prefix: UTF-8 bytes are at most 0xF4, and a key is at most 1024 bytes.
 _PAST = "\U0010ffff" * (MAX_KEY_BYTES // 4)
+_SKIP_BEFORE_RESTART = 256  # keys of one common prefix walked past before listing again from past it
 _VHOST = re.compile(r"^(?P<bucket>.+?)\.(?:localhost|s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com)$")
 
 
@@ -246,9 +247,20 @@ class S3Service:
         last = ""  # the listing position after the last entry returned
         count = 0
         position = after or None
+        skipping = None  # the common prefix whose keys are being passed over
+        skipped = 0
         while True:
             restart = None
             for info in store.list(bucket, prefix, start_after=position):
+                if skipping is not None:
+                    if info.key.startswith(skipping):
+                        skipped += 1
+                        if skipped >= _SKIP_BEFORE_RESTART:
+                            # a big folder: list again from past it rather than walking all of it
+                            restart = skipping + _PAST
+                            break
+                        continue
+                    skipping = None
                 if count >= max_keys:
                     truncated = True
                     break
@@ -259,14 +271,14 @@ class S3Service:
                     prefixes.append(f"<CommonPrefixes>{element('Prefix', enc(common))}</CommonPrefixes>")
                     count += 1
                     last = common + _PAST  # past every key under this prefix
-                    restart = last
-                    break  # list again from past the prefix, instead of walking every key under it
+                    skipping, skipped = common, 0
+                    continue
                 contents.append(_contents(info, enc, owner=not v2))
                 count += 1
                 last = info.key
             if restart is None:
                 break
-            position = restart
+            position, skipping = restart, None
         parts = [element("Name", bucket), element("Prefix", enc(prefix))]
         if v2:
             if token is not None:
