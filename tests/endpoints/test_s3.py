@@ -407,6 +407,7 @@ def aws(endpoint: EndpointServer, env: dict[str, str], *args: str) -> str:
     return out.stdout
 
 
+@pytest.mark.slow  # ~10 runs of the AWS CLI, 1-2 s each; `aws s3 ls` also runs in test_handlers
 def test_aws_cli_cp_ls_sync(
     endpoint: EndpointServer, s3: Any, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
