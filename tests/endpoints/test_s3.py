@@ -574,3 +574,21 @@ def test_concurrent_clients_see_whole_objects(endpoint: EndpointServer, bucket: 
         t.join(timeout=120)
     assert errors == []
     assert s3_client(endpoint.url).get_object(Bucket=bucket, Key="shared")["Body"].read() in versions
+
+
+def test_list_parts_and_uploads(s3: Any, bucket: str) -> None:
+    first = s3.create_multipart_upload(Bucket=bucket, Key="logs/a")["UploadId"]
+    second = s3.create_multipart_upload(Bucket=bucket, Key="other")["UploadId"]
+    for n in (1, 2, 3):
+        s3.upload_part(Bucket=bucket, Key="logs/a", UploadId=first, PartNumber=n, Body=b"x" * n)
+    parts = s3.list_parts(Bucket=bucket, Key="logs/a", UploadId=first)
+    assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [(1, 1), (2, 2), (3, 3)]
+    page = s3.list_parts(Bucket=bucket, Key="logs/a", UploadId=first, MaxParts=2)
+    assert page["IsTruncated"] and page["NextPartNumberMarker"] == 2
+    uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in uploads] == [("logs/a", first), ("other", second)]
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket, Prefix="logs/")["Uploads"]] == [
+        "logs/a"
+    ]
+    s3.abort_multipart_upload(Bucket=bucket, Key="other", UploadId=second)
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == ["logs/a"]
