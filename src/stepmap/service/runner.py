@@ -8,6 +8,7 @@ the clock, and the Distributed Map runner.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
-from stepmap.errors import DefinitionError, EngineError, InputError, Problem
+from stepmap.errors import DefinitionError, InputError, Problem
 from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -52,6 +53,7 @@ class PreparedMachine:
     name: str
 
 
+_ENDPOINT_LOCK = threading.Lock()
 _NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
 
 
@@ -181,6 +183,7 @@ class StepmapService:
         self.map_runs: list[MapRun] = []
         self._store: ObjectStore | None = None
         self._integrations: Any = None
+        self._endpoint: Any = None  # the endpoint server integrations reach, started on first use
 
     @property
     def integrations(self) -> Any:
@@ -193,14 +196,18 @@ class StepmapService:
         return self._integrations
 
     def aws_endpoint_url(self) -> str:
-        """Where the local AWS endpoints listen (called on an integration's first call)."""
-        url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-        if not url:
-            raise EngineError(
-                "service integrations need stepmap's local AWS endpoints: start them with `stepmap serve` "
-                "and set AWS_ENDPOINT_URL"
-            )
-        return url
+        """Where the local AWS endpoints listen for integrations: an endpoint server over this service's
+        own store and tables, started on an ephemeral loopback port on first use, so ``aws-sdk:s3:*`` sees
+        the objects ItemReader and ResultWriter see (``AWS_ENDPOINT_URL`` in the service's env wins)."""
+        url = self.env.get("AWS_ENDPOINT_URL")
+        if url:
+            return url
+        with _ENDPOINT_LOCK:
+            if self._endpoint is None:
+                from stepmap.endpoints import EndpointContext, build_server
+
+                self._endpoint = build_server(EndpointContext(self.env)).start()
+        return str(self._endpoint.url)
 
     @property
     def store(self) -> ObjectStore:
