@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
@@ -572,3 +577,56 @@ def test_resource_api_and_stepmap_table_share_items(server, tmp_path, monkeypatc
     handler_view.put_item({"id": "o", "n": 2, "tags": ["z"]})
     assert table.get_item(Key={"id": "o", "n": 2})["Item"]["tags"] == ["z"]
     assert table.item_count == 31
+
+
+@pytest.mark.slow  # five AWS CLI start-ups
+def test_aws_cli_create_put_get_scan(server, cli_env):
+    cli = shutil.which("aws", path=os.path.dirname(sys.executable)) or shutil.which("aws")
+    if cli is None:
+        pytest.skip("the AWS CLI is not installed (pip install awscli; it is in the dev extra)")
+
+    def aws(*args: str) -> Any:
+        done = subprocess.run(
+            [cli, "--endpoint-url", server.url, "--output", "json", "dynamodb", *args],
+            env=cli_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return json.loads(done.stdout) if done.stdout.strip() else None
+
+    aws(
+        "create-table",
+        "--table-name",
+        "cli",
+        "--attribute-definitions",
+        "AttributeName=id,AttributeType=S",
+        "--key-schema",
+        "AttributeName=id,KeyType=HASH",
+        "--billing-mode",
+        "PAY_PER_REQUEST",
+    )
+    aws("put-item", "--table-name", "cli", "--item", '{"id": {"S": "1"}, "n": {"N": "42"}}')
+    assert aws("get-item", "--table-name", "cli", "--key", '{"id": {"S": "1"}}')["Item"]["n"] == {"N": "42"}
+    assert aws("scan", "--table-name", "cli")["Count"] == 1
+    assert aws("list-tables")["TableNames"] == ["cli"]
+
+
+def test_concurrent_conditional_updates_are_atomic(server):
+    t = _table(boto3.client("dynamodb", **_session_kwargs(server)), sort_type=None)
+
+    def bump(_: int) -> None:
+        client = boto3.client("dynamodb", **_session_kwargs(server))
+        for _ in range(20):
+            client.update_item(
+                TableName=t,
+                Key={"pk": S("counter")},
+                UpdateExpression="SET n = if_not_exists(n, :zero) + :one",
+                ExpressionAttributeValues={":zero": N(0), ":one": N(1)},
+            )
+
+    with ThreadPoolExecutor(6) as pool:
+        list(pool.map(bump, range(6)))
+    client = boto3.client("dynamodb", **_session_kwargs(server))
+    assert client.get_item(TableName=t, Key={"pk": S("counter")})["Item"]["n"] == N(120)
