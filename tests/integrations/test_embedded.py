@@ -242,3 +242,67 @@ def test_distributed_map_children_reach_the_integrations(
     execution = service.start_execution(definition, [{"i": i} for i in range(20)])
     assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
     assert execution.output["Count"] == 20
+
+
+@pytest.mark.parametrize(
+    ("resource", "parameters", "error"),
+    [
+        ("aws-sdk:s3:getObject", {"Bucket": "data", "Key": "missing"}, "S3.NoSuchKeyException"),
+        ("aws-sdk:s3:headObject", {"Bucket": "data", "Key": "missing"}, "S3.NoSuchKeyException"),
+        ("aws-sdk:s3:listObjectsV2", {"Bucket": "nope"}, "S3.NoSuchBucketException"),
+        (
+            "aws-sdk:dynamodb:getItem",
+            {"TableName": "nope", "Key": {"k": {"S": "1"}}},
+            "DynamoDb.ResourceNotFoundException",
+        ),
+        (
+            "dynamodb:putItem",
+            {"TableName": "nope", "Item": {"k": {"S": "1"}}},
+            "DynamoDB.ResourceNotFoundException",
+        ),
+        (
+            "dynamodb:getItem",
+            {"TableName": "tbl", "Key": {"wrong": {"S": "1"}}},
+            "DynamoDB.AmazonDynamoDBException",
+        ),
+        (
+            "aws-sdk:dynamodb:getItem",
+            {"TableName": "tbl", "Key": {"wrong": {"S": "1"}}},
+            "DynamoDb.ValidationException",
+        ),
+        ("aws-sdk:s3:listObjectsV2", {"Bucket": "data", "NotAParameter": 1}, "States.TaskFailed"),
+        ("aws-sdk:s3:noSuchAction", {}, "States.Runtime"),
+    ],
+)
+def test_errors_on_the_embedded_store(
+    tmp_path: Path, resource: str, parameters: dict[str, Any], error: str
+) -> None:
+    (tmp_path / "s3" / "data").mkdir(parents=True)
+    service = StepmapService(executor="sync", store=str(tmp_path / "s3"), state_dir=str(tmp_path / "state"))
+    monkey_table = {
+        "Type": "Task",
+        "Resource": SDK + "dynamodb:createTable",
+        "Parameters": {
+            "TableName": "tbl",
+            "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+            "BillingMode": "PAY_PER_REQUEST",
+        },
+        "ResultPath": None,
+        "Next": "T",
+    }
+    definition = {
+        "StartAt": "Make",
+        "States": {
+            "Make": monkey_table,
+            "T": {
+                "Type": "Task",
+                "Resource": f"arn:aws:states:::{resource}",
+                "Parameters": parameters,
+                "End": True,
+            },
+        },
+    }
+    execution = service.start_execution(definition, {})
+    assert execution.status == "FAILED"
+    assert execution.error == error, execution.cause
