@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from stepmap.endpoints.dynamodb.evaluation import apply_update, evaluate, project
 from stepmap.endpoints.dynamodb.expressions import (
     Placeholders,
-    apply_update,
-    evaluate,
     parse_condition,
     parse_projection,
     parse_update,
-    project,
 )
 from stepmap.endpoints.dynamodb.values import ValidationError, check_value, from_plain, to_plain
 

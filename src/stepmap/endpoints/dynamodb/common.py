@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from stepmap.endpoints.dynamodb.expressions import Placeholders, parse_projection, project
+from stepmap.endpoints.dynamodb.evaluation import project
+from stepmap.endpoints.dynamodb.expressions import Placeholders, parse_projection
 from stepmap.endpoints.dynamodb.store import DynamoStore, Item, TableInfo
 from stepmap.endpoints.dynamodb.values import ValidationError, check_item, item_size
 from stepmap.endpoints.protocol import AwsJsonError

@@ -22,14 +22,8 @@ from stepmap.endpoints.dynamodb.common import (
     projector,
     resource_not_found,
 )
-from stepmap.endpoints.dynamodb.expressions import (
-    Placeholders,
-    apply_update,
-    evaluate,
-    parse_condition,
-    parse_update,
-    project,
-)
+from stepmap.endpoints.dynamodb.evaluation import apply_update, evaluate, project
+from stepmap.endpoints.dynamodb.expressions import Placeholders, parse_condition, parse_update
 from stepmap.endpoints.dynamodb.store import Item, TableInfo
 
 __all__ = [

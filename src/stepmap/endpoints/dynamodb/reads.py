@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
 from stepmap.endpoints.dynamodb.common import Request, ValidationError, capacity, check_key, projector
-from stepmap.endpoints.dynamodb.expressions import evaluate, parse_condition, parse_key_condition
+from stepmap.endpoints.dynamodb.evaluation import evaluate
+from stepmap.endpoints.dynamodb.expressions import parse_condition, parse_key_condition
 from stepmap.endpoints.dynamodb.store import Item, TableInfo
 from stepmap.endpoints.dynamodb.values import check_item, compare, item_size, sort_key, values_equal
 
