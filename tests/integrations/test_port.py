@@ -145,9 +145,7 @@ def test_integration_errors_reach_catch_and_history() -> None:
 
 
 def test_integrations_reach_an_endpoint_over_the_services_own_store(tmp_path, monkeypatch) -> None:
-    monkeypatch.setenv(
-        "AWS_ENDPOINT_URL", "http://127.0.0.1:9"
-    )  # a user's setting is not where stepmap's state is
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     from stepmap.service.runner import StepmapService
 
     service = StepmapService(executor="sync", state_dir=str(tmp_path / "state"))
@@ -156,6 +154,20 @@ def test_integrations_reach_an_endpoint_over_the_services_own_store(tmp_path, mo
     )
     assert execution.status == "FAILED" and execution.error == "DynamoDB.ResourceNotFoundException"
     assert service.aws_endpoint_url().startswith("http://127.0.0.1:")
+    service.close()
+
+
+def test_integrations_go_where_handlers_go(tmp_path, monkeypatch) -> None:
+    from stepmap.service.runner import StepmapService
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the user's own endpoint: handlers use it
+    assert StepmapService(executor="sync", state_dir=str(tmp_path)).aws_endpoint_url() == "http://127.0.0.1:9"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    service = StepmapService(executor="sync", state_dir=str(tmp_path), endpoint=True)
+    try:
+        assert service.endpoint is not None and service.aws_endpoint_url() == service.endpoint.url
+    finally:
+        service.close()
 
 
 def test_default_table_finds_each_family() -> None:

@@ -163,14 +163,21 @@ class StepmapService:
         observer: MapRunObserver | None = None,
         journal: bool = False,
         ray_address: str | None = None,
+        endpoint: bool | str = False,
     ) -> None:
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
         self.code_paths = code_paths
         self.clock = clock
         self.env = storage_env(store, s3_endpoint, state_dir)
+        # endpoint=True: serve S3 (and the JSON APIs) on loopback for handlers' boto3; a URL: use that one
+        self.endpoint, handler_env = _handler_endpoint(endpoint, self.env)
         self.executor = make_executor(
-            executor, code_paths=code_paths, max_workers=max_workers, env=self.env, ray_address=ray_address
+            executor,
+            code_paths=code_paths,
+            max_workers=max_workers,
+            env={**self.env, **handler_env},
+            ray_address=ray_address,
         )
         # how many chunks the executor runs at once: the pool's size, or the cluster's CPUs
         self.workers = getattr(self.executor, "workers", None) or (max_workers or os.cpu_count() or 1)
@@ -196,10 +203,13 @@ class StepmapService:
         return self._integrations
 
     def aws_endpoint_url(self) -> str:
-        """Where the local AWS endpoints listen for integrations: an endpoint server over this service's
-        own store and tables, started on an ephemeral loopback port on first use, so ``aws-sdk:s3:*`` sees
-        the objects ItemReader and ResultWriter see (``AWS_ENDPOINT_URL`` in the service's env wins)."""
-        url = self.env.get("AWS_ENDPOINT_URL")
+        """Where integrations (``aws-sdk:s3:*``, ``dynamodb:*``) send their calls: where handlers' boto3
+        goes. The endpoint this service started for its handlers; else ``AWS_ENDPOINT_URL`` when the user
+        set one (handlers use it too); else an endpoint over this service's own store and tables, started
+        on an ephemeral loopback port on first use, so the objects are the ones ItemReader sees."""
+        if self.endpoint is not None:
+            return str(self.endpoint.url)
+        url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
         if url:
             return url
         with _ENDPOINT_LOCK:
@@ -208,6 +218,15 @@ class StepmapService:
 
                 self._endpoint = build_server(EndpointContext(self.env)).start()
         return str(self._endpoint.url)
+
+    def close(self) -> None:
+        """Stop the endpoint this service started for its handlers, if any."""
+        if self.endpoint is not None:
+            self.endpoint.stop()
+            self.endpoint = None
+        if self._endpoint is not None:  # the one integrations started
+            self._endpoint.stop()
+            self._endpoint = None
 
     @property
     def store(self) -> ObjectStore:
@@ -473,6 +492,17 @@ class StepmapService:
         }
         kwargs.update(overrides)
         return cls(**kwargs)
+
+
+def _handler_endpoint(endpoint: bool | str, env: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    if not endpoint:
+        return None, {}
+    from stepmap.endpoints.serve import export_handler_endpoint, handler_env
+
+    if isinstance(endpoint, str):
+        return None, handler_env(endpoint)
+    server = export_handler_endpoint(env)
+    return server, handler_env(server.url) if server is not None else {}
 
 
 class _LazyStore:
