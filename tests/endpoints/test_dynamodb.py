@@ -373,6 +373,16 @@ def test_global_secondary_index_query(ddb):
     assert [i["IndexName"] for i in ddb.describe_table(TableName=t)["Table"]["GlobalSecondaryIndexes"]] == [
         "by-status"
     ]
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=t,
+            IndexName="by-status",
+            ConsistentRead=True,
+            KeyConditionExpression="#s = :o",
+            ExpressionAttributeNames={"#s": "status"},
+            ExpressionAttributeValues={":o": S("open")},
+        )
+    assert "Consistent reads are not supported" in exc.value.response["Error"]["Message"]
 
 
 def test_scan_pages_filters_and_segments(ddb):

@@ -153,9 +153,16 @@ def _after(index: _Index, items: list[Item], start: Item | None) -> Iterator[Ite
             seen = True
 
 
+def _no_consistent_read_on_gsi(req: Request, info: TableInfo, index: _Index) -> None:
+    gsis = {i["IndexName"] for i in info.meta.get("GlobalSecondaryIndexes") or []}
+    if req.params.get("ConsistentRead") and index.name in gsis:
+        raise ValidationError("Consistent reads are not supported on global secondary indexes")
+
+
 def query(req: Request) -> dict[str, Any]:
     info = req.table()
     index = _Index(info, req.string("IndexName"))
+    _no_consistent_read_on_gsi(req, info, index)
     text = req.params.get("KeyConditionExpression")
     if text is None:
         raise ValidationError(
@@ -227,6 +234,7 @@ class _Subrequest(Request):
 def scan(req: Request) -> dict[str, Any]:
     info = req.table()
     index = _Index(info, req.string("IndexName"))
+    _no_consistent_read_on_gsi(req, info, index)
     segment, total = req.params.get("Segment"), req.params.get("TotalSegments")
     if (segment is None) != (total is None):
         raise ValidationError(
