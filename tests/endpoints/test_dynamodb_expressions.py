@@ -3,7 +3,11 @@ paths, update semantics, and errors naming the token."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stepmap.endpoints.dynamodb.evaluation import apply_update, evaluate, project
 from stepmap.endpoints.dynamodb.expressions import (
@@ -127,3 +131,42 @@ def test_plain_view_round_trips_what_json_can_hold() -> None:
     assert exact and plain == {"a": [1, 2.5, None, False, ""]} and from_plain(plain) == value
     assert to_plain({"N": "0.1000000000000000000001"})[1] is False  # not a float: kept typed
     assert to_plain({"SS": ["a"]}) == (["a"], False)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False, width=64).filter(
+        lambda f: (
+            f == 0 or 1e-120 < abs(f) < 2**53
+        )  # integral floats past 2**53 come back as the int of their repr
+    )
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_plain_values_round_trip_through_dynamodb_types(value) -> None:
+    typed = check_value(from_plain(value))
+    plain, exact = to_plain(typed)
+    assert exact and plain == value and from_plain(plain) == typed
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+        lambda d: d == 0 or -130 < d.adjusted() < 125
+    )
+)
+def test_numbers_keep_their_value(number: Decimal) -> None:
+    try:
+        canonical = check_value({"N": str(number)})["N"]
+    except ValidationError as exc:
+        assert "38 significant digits" in exc.message
+        return
+    assert Decimal(canonical) == number and canonical == check_value({"N": canonical})["N"]
