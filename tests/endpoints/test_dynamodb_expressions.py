@@ -170,3 +170,44 @@ def test_numbers_keep_their_value(number: Decimal) -> None:
         assert "38 significant digits" in exc.message
         return
     assert Decimal(canonical) == number and canonical == check_value({"N": canonical})["N"]
+
+
+_ATOMS = [
+    ("a = :one", True),
+    ("a = :two", False),
+    ("attribute_exists(s)", True),
+    ("attribute_not_exists(s)", False),
+    ("s BETWEEN :lo AND :hi", True),  # its AND is not the logical one
+    ("a BETWEEN :two AND :two", False),
+    ("a IN (:two, :one)", True),
+    ("size(s) > :two", True),
+    ("begins_with(s, :he)", True),
+    ("contains(s, :zz)", False),
+    ("(a <> :one)", False),
+]
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.sampled_from(_ATOMS)), min_size=1, max_size=7),
+    st.lists(st.sampled_from(["AND", "OR"]), min_size=6, max_size=6),
+)
+def test_precedence_matches_not_and_or(atoms, joins) -> None:
+    """NOT binds tighter than AND, AND tighter than OR: the same as Python's not/and/or."""
+    text, python = [], []
+    for i, (negate, (atom, truth)) in enumerate(atoms):
+        if i:
+            text.append(joins[i - 1])
+            python.append(joins[i - 1].lower())
+        text.append(("NOT " if negate else "") + atom)
+        python.append(("not " if negate else "") + str(truth))
+    values = {
+        ":one": {"N": "1"},
+        ":two": {"N": "2"},
+        ":lo": {"S": "a"},
+        ":hi": {"S": "z"},
+        ":he": {"S": "he"},
+        ":zz": {"S": "zz"},
+    }
+    item = {"a": {"N": "1"}, "s": {"S": "hello"}}
+    node = parse_condition(" ".join(text), Placeholders({}, values))
+    assert evaluate(node, item) is eval(" ".join(python))  # only True/False/and/or/not
