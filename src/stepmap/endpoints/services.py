@@ -64,10 +64,19 @@ def build_json_services(ctx: EndpointContext) -> dict[str, JsonService]:
     services: dict[str, JsonService] = {}
 
     # DynamoDB (branch i11b): its one registration line goes below.
+    services.update(_dynamodb(ctx))
 
     # Step Functions (branch i13): its one registration line goes below.
 
     return services
+
+
+def _dynamodb(ctx: EndpointContext) -> dict[str, JsonService]:
+    """DynamoDB over the embedded SQLite tables (none when tables are on a real DynamoDB)."""
+    from stepmap.endpoints.dynamodb import TARGET_PREFIX, dynamodb_service
+
+    service = dynamodb_service(ctx)
+    return {} if service is None else {TARGET_PREFIX: service}
 
 
 def build_rest_service(ctx: EndpointContext) -> RestService | None:

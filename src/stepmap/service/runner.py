@@ -8,6 +8,7 @@ the clock, and the Distributed Map runner.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -52,6 +53,7 @@ class PreparedMachine:
     name: str
 
 
+_ENDPOINT_LOCK = threading.Lock()
 _NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
 
 
@@ -187,12 +189,44 @@ class StepmapService:
         self.observer = _Observers(observer, self.journal)
         self.map_runs: list[MapRun] = []
         self._store: ObjectStore | None = None
+        self._integrations: Any = None
+        self._endpoint: Any = None  # the endpoint server integrations reach, started on first use
+
+    @property
+    def integrations(self) -> Any:
+        """The service integrations (``dynamodb:putItem``, ``aws-sdk:s3:*``) Task states reach, through
+        boto3 against the local AWS endpoints (see :meth:`aws_endpoint_url`)."""
+        if self._integrations is None:
+            from stepmap.integrations import default_integrations
+
+            self._integrations = default_integrations(self.aws_endpoint_url)
+        return self._integrations
+
+    def aws_endpoint_url(self) -> str:
+        """Where integrations (``aws-sdk:s3:*``, ``dynamodb:*``) send their calls: where handlers' boto3
+        goes. The endpoint this service started for its handlers; else ``AWS_ENDPOINT_URL`` when the user
+        set one (handlers use it too); else an endpoint over this service's own store and tables, started
+        on an ephemeral loopback port on first use, so the objects are the ones ItemReader sees."""
+        if self.endpoint is not None:
+            return str(self.endpoint.url)
+        url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        if url:
+            return url
+        with _ENDPOINT_LOCK:
+            if self._endpoint is None:
+                from stepmap.endpoints import EndpointContext, build_server
+
+                self._endpoint = build_server(EndpointContext(self.env)).start()
+        return str(self._endpoint.url)
 
     def close(self) -> None:
         """Stop the endpoint this service started for its handlers, if any."""
         if self.endpoint is not None:
             self.endpoint.stop()
             self.endpoint = None
+        if self._endpoint is not None:  # the one integrations started
+            self._endpoint.stop()
+            self._endpoint = None
 
     @property
     def store(self) -> ObjectStore:
@@ -391,7 +425,7 @@ class StepmapService:
         journal_run: JournalRun | None = None,
         resume: ResumePoint | None = None,
     ) -> Execution:
-        invoker = HandlerInvoker(self.executor, self.functions)
+        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations)
         distributed = DistributedMap(
             self.executor,
             self.functions,
