@@ -66,8 +66,15 @@ def build_json_services(ctx: EndpointContext) -> dict[str, JsonService]:
     # DynamoDB (branch i11b): its one registration line goes below.
 
     # Step Functions (branch i13): its one registration line goes below.
+    services["AWSStepFunctions"] = _stepfunctions(ctx)
 
     return services
+
+
+def _stepfunctions(ctx: EndpointContext) -> JsonService:
+    from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
+
+    return StepFunctionsEndpoint(ctx)
 
 
 def build_rest_service(ctx: EndpointContext) -> RestService | None:

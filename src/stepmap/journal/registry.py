@@ -134,7 +134,7 @@ class Registry:
         rows = self._rows(f"SELECT record FROM {_TABLES[kind]} WHERE arn=?", (arn,))
         return json.loads(rows[0][0]) if rows else None
 
-    def list(
+    def records(
         self, kind: str, machine_arn: str | None = None, newest_first: bool = False
     ) -> list[dict[str, Any]]:
         order = "created DESC, rowid DESC" if newest_first else "created, rowid"

@@ -131,7 +131,9 @@ class Executions:
         if parent:
             meta["parent"] = parent
         options = self.service.options()
-        if not self.journal.create_execution(record, prepared.name, prepared.definition, input_value, options):
+        if not self.journal.create_execution(
+            record, prepared.name, prepared.definition, input_value, options
+        ):
             row = self.journal.find(arn)
             if row is not None and row["status"] == "RUNNING" and row["input"] == input_value:
                 return {"executionArn": arn, "startDate": epoch(row["record"]["startDate"])}
@@ -155,7 +157,8 @@ class Executions:
         machine = resolved.machine
         if machine["type"] != "EXPRESS":
             raise ApiError(
-                "StateMachineTypeNotSupported", "This operation is not supported by this type of state machine"
+                "StateMachineTypeNotSupported",
+                "This operation is not supported by this type of state machine",
             )
         input_value = parse_input(input_text)
         prepared = self.machines.prepared(resolved)
@@ -174,7 +177,11 @@ class Executions:
             "billingDetails": {
                 "billedMemoryUsedInMB": 64,
                 "billedDurationInMilliseconds": max(
-                    100, int(((execution.stop_date or execution.start_date) - execution.start_date).total_seconds() * 1000)
+                    100,
+                    int(
+                        ((execution.stop_date or execution.start_date) - execution.start_date).total_seconds()
+                        * 1000
+                    ),
                 ),
             },
         }
@@ -423,7 +430,9 @@ class Executions:
                 for key, details in list(event.items()):
                     if key.endswith("EventDetails") and isinstance(details, dict):
                         event[key] = {
-                            k: v for k, v in details.items() if k not in ("input", "output", "inputDetails", "outputDetails")
+                            k: v
+                            for k, v in details.items()
+                            if k not in ("input", "output", "inputDetails", "outputDetails")
                         }
             events.append(event)
         return events

@@ -134,7 +134,7 @@ class Machines:
         if self._qualifier(arn) is not None:
             raise ApiError("ValidationException", "Updating a qualified state machine ARN is not supported")
         record = self.get(arn)
-        changes = {
+        changes: dict[str, Any] = {
             k: req[k]
             for k in ("definition", "roleArn", "loggingConfiguration", "tracingConfiguration")
             if k in req
@@ -161,10 +161,10 @@ class Machines:
         self.registry.delete_machine_children(arn)
         self.registry.delete("machines", arn)
 
-    def list(self) -> list[dict[str, Any]]:
+    def summaries(self) -> list[dict[str, Any]]:
         return [
             {k: r[k] for k in ("stateMachineArn", "name", "type", "creationDate")}
-            for r in self.registry.list("machines")
+            for r in self.registry.records("machines")
         ]
 
     def describe(self, arn: str) -> dict[str, Any]:
@@ -188,7 +188,7 @@ class Machines:
         record = self.get(arn)
         if revision_id is not None and revision_id != record["revisionId"]:
             raise ApiError("ConflictException", f"The revision {revision_id!r} is not the current revision")
-        for version in self.registry.list("versions", arn, newest_first=True):
+        for version in self.registry.records("versions", arn, newest_first=True):
             if version["revisionId"] == record["revisionId"]:  # publishing an unchanged revision again
                 return {"creationDate": version["creationDate"], "stateMachineVersionArn": version["arn"]}
         number = self.registry.next_version(arn)
@@ -211,14 +211,14 @@ class Machines:
         self.get(arn)
         return [
             {"stateMachineVersionArn": v["arn"], "creationDate": v["creationDate"]}
-            for v in self.registry.list("versions", arn, newest_first=True)
+            for v in self.registry.records("versions", arn, newest_first=True)
         ]
 
     def delete_version(self, arn: str) -> None:
         version = self.registry.get("versions", arn)
         if version is None:
             return  # AWS: deleting a version that is not there succeeds
-        for alias in self.registry.list("aliases", version["machineArn"]):
+        for alias in self.registry.records("aliases", version["machineArn"]):
             if any(r["stateMachineVersionArn"] == arn for r in alias["routingConfiguration"]):
                 raise ApiError(
                     "ConflictException",
@@ -300,7 +300,7 @@ class Machines:
         base = arn.rsplit(":", 1)[0] if qualifier else arn
         self.get(base)
         out = []
-        for a in self.registry.list("aliases", base, newest_first=True):
+        for a in self.registry.records("aliases", base, newest_first=True):
             if qualifier and not any(r["stateMachineVersionArn"] == arn for r in a["routingConfiguration"]):
                 continue
             out.append({"stateMachineAliasArn": a["stateMachineAliasArn"], "creationDate": a["creationDate"]})
