@@ -9,6 +9,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 
 from stepmap.endpoints import EndpointContext, EndpointServer
 from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
@@ -39,6 +40,8 @@ class Endpoint:
             region_name="us-east-1",
             aws_access_key_id="test",
             aws_secret_access_key="test",
+            # StartSyncExecution's host is sync-<endpoint>: a loopback address cannot take that prefix
+            config=Config(inject_host_prefix=False),
         )
         client.meta.events.register("after-call", self._check)
         return client

@@ -45,7 +45,6 @@ def problems(value: Any, shape: Any, path: str = "") -> list[str]:
     elif kind == "boolean":
         if not isinstance(value, bool):
             out.append(f"{path}: expected a boolean")
-    elif kind == "timestamp":
-        if not isinstance(value, int | float) or isinstance(value, bool):
-            out.append(f"{path}: expected epoch seconds, got {value!r}")
+    elif kind == "timestamp" and (not isinstance(value, int | float) or isinstance(value, bool)):
+        out.append(f"{path}: expected epoch seconds, got {value!r}")
     return out
