@@ -369,22 +369,59 @@ def stop(execution: str, state_dir: str | None) -> None:
     "--token", envvar="STEPMAP_ENDPOINT_TOKEN", default=None, help="Clients' access key id must equal it."
 )
 @click.option("--log", is_flag=True, help="Log every request on stderr.")
+@click.option(
+    "--function",
+    "function",
+    multiple=True,
+    metavar="NAME=MODULE:ATTR",
+    help="Register a handler (repeatable).",
+)
+@click.option(
+    "--functions", multiple=True, metavar="MODULE", help="Register every public function of a module."
+)
+@click.option("--code", multiple=True, metavar="DIR", help="Put DIR on the import path for handlers.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "sync"]),
+    default="local",
+    show_default=True,
+    help="Handler executor.",
+)
 @store_options
 def serve(
     port: int,
     host: str,
     token: str | None,
     log: bool,
+    function: tuple[str, ...],
+    functions: tuple[str, ...],
+    code: tuple[str, ...],
+    executor: str,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
 ) -> None:
-    """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted."""
+    """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted.
+
+    Step Functions executions started through the API run in this process, with the handlers registered
+    by --function/--functions/--code as for `stepmap run`."""
     from stepmap.endpoints.serve import serve_until_signal
 
     try:
+        run_options = {
+            "functions": _registry(function, functions, code),
+            "code_paths": code,
+            "executor": executor,
+        }
         serve_until_signal(
-            host, port, token=token, log=log, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir
+            host,
+            port,
+            token=token,
+            log=log,
+            store=store,
+            s3_endpoint=s3_endpoint,
+            state_dir=state_dir,
+            run_options=run_options,
         )
     except InputError as exc:
         _fail(str(exc))

@@ -27,7 +27,7 @@ class Endpoint:
         functions = FunctionRegistry()
         for name in ("double", "fail", "slow"):
             functions.register(name, f"tests.stepfunctions.handlers:{name}")
-        ctx.run_options = {"executor": executor, "functions": functions}  # type: ignore[attr-defined]
+        ctx.run_options = {"executor": executor, "functions": functions}
         self.service = StepFunctionsEndpoint(ctx)
         self.server = EndpointServer(json_services={"AWSStepFunctions": self.service}).start()
         self.url = self.server.url

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stepmap.endpoints.protocol import JsonService, RestService
 
@@ -28,6 +28,7 @@ class EndpointContext:
         self.env = dict(env)
         self.state_dir = os.path.abspath(self.env.get("STEPMAP_STATE_DIR") or ".stepmap")
         self._store: ObjectStore | None = None
+        self.run_options: dict[str, Any] = {}  # how Step Functions runs executions: functions, executor
 
     @classmethod
     def from_options(

@@ -1,0 +1,75 @@
+"""`stepmap serve` driven by boto3 and by the AWS CLI, as users do."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.stepfunctions.conftest import ROLE
+from tests.stepfunctions.server import ServeProcess
+
+DOUBLE = json.dumps(
+    {
+        "StartAt": "Double",
+        "States": {
+            "Double": {
+                "Type": "Task",
+                "Resource": "arn:aws:lambda:us-east-1:123456789012:function:double",
+                "End": True,
+            }
+        },
+    }
+)
+
+
+@pytest.fixture
+def served(tmp_path: Any) -> Iterator[ServeProcess]:
+    server = ServeProcess(str(tmp_path / "state")).start()
+    yield server
+    server.kill()
+
+
+def wait(sfn: Any, arn: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        out: dict[str, Any] = sfn.describe_execution(executionArn=arn)
+        if out["status"] != "RUNNING":
+            return out
+        time.sleep(0.02)
+    raise AssertionError(f"{arn} still RUNNING")
+
+
+def test_boto3_against_stepmap_serve(served):
+    sfn = served.client()
+    arn = sfn.create_state_machine(name="double", definition=DOUBLE, roleArn=ROLE)["stateMachineArn"]
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"value": 4}))
+    out = wait(sfn, run["executionArn"])
+    assert out["status"] == "SUCCEEDED" and json.loads(out["output"]) == {"value": 8}
+
+
+def test_aws_cli_against_stepmap_serve(served, tmp_path):
+    definition = tmp_path / "def.json"
+    definition.write_text(DOUBLE)
+    created = served.aws(
+        "create-state-machine", "--name", "cli", "--definition", f"file://{definition}", "--role-arn", ROLE
+    )
+    assert created.returncode == 0, created.stderr
+    arn = json.loads(created.stdout)["stateMachineArn"]
+    listed = json.loads(served.aws("list-state-machines").stdout)
+    assert [m["name"] for m in listed["stateMachines"]] == ["cli"]
+    started = served.aws("start-execution", "--state-machine-arn", arn, "--input", '{"value": 5}')
+    assert started.returncode == 0, started.stderr
+    execution = json.loads(started.stdout)["executionArn"]
+    wait(served.client(), execution)
+    described = json.loads(served.aws("describe-execution", "--execution-arn", execution).stdout)
+    assert described["status"] == "SUCCEEDED" and json.loads(described["output"]) == {"value": 10}
+    history = json.loads(served.aws("get-execution-history", "--execution-arn", execution).stdout)
+    assert history["events"][-1]["type"] == "ExecutionSucceeded"
+    missing = served.aws("describe-execution", "--execution-arn", execution + "x")
+    assert missing.returncode != 0 and "ExecutionDoesNotExist" in missing.stderr
+    bad = served.aws("create-state-machine", "--name", "bad", "--definition", "{}", "--role-arn", ROLE)
+    assert bad.returncode != 0 and "InvalidDefinition" in bad.stderr
