@@ -355,13 +355,13 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
     ("missing Resource", one({"Type": "Task", "Next": "Done"}), {(SCHEMA, "/States/S")}),
     ("Resource not a string", one(task(Resource={"a": 1})), {(SCHEMA, "/States/S/Resource")}),
     (
-        "aws-sdk resource",
-        one(task(Resource="arn:aws:states:::aws-sdk:s3:getObject")),
+        "aws-sdk resource without a local endpoint",
+        one(task(Resource="arn:aws:states:::aws-sdk:ec2:describeInstances")),
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "dynamodb resource",
-        one(task(Resource="arn:aws:states:::dynamodb:putItem")),
+        "sns resource",
+        one(task(Resource="arn:aws:states:::sns:publish")),
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
@@ -1127,8 +1127,8 @@ def test_messages_say_what_to_do() -> None:
     assert "did you mean 'FULL'?" in enum.message
     [custom] = validate(one(task(Retry=[{"ErrorEquals": ["States.Timout"]}])))
     assert "did you mean 'States.Timeout'?" in custom.message
-    [resource] = validate(one(task(Resource="arn:aws:states:::aws-sdk:s3:getObject")))
-    assert "not supported by stepmap yet" in resource.message
+    [resource] = validate(one(task(Resource="arn:aws:states:::aws-sdk:ec2:describeInstances")))
+    assert "'aws-sdk:ec2' is not supported by stepmap yet" in resource.message
     [seconds] = validate(one(task(TimeoutSeconds="$.t")))
     assert "TimeoutSecondsPath" in seconds.message
 

@@ -51,6 +51,7 @@ class ChildJob:
     account: str
     manual_clock_start: datetime | None = None  # set when the parent runs on a ManualClock (tests)
     record_format: RecordFormat | None = None  # set when a ResultWriter exports the results
+    integrations: Any = None  # the TaskIntegrations port of the parent (picklable), for service Tasks
 
 
 _machines: dict[str, tuple[StateMachine, bool]] = {}
@@ -119,7 +120,9 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     """Run each ``(index, input_json, item_count)`` child to completion; never raises."""
     started = time.monotonic()
     machine, loop_free = _machine(job)
-    invoker = HandlerInvoker(SyncExecutor(), job.functions, region=job.region, account=job.account)
+    invoker = HandlerInvoker(
+        SyncExecutor(), job.functions, region=job.region, account=job.account, integrations=job.integrations
+    )
     start = job.manual_clock_start
     clock: Clock = ManualClock(start) if start is not None else BlockingClock()
     kind = "express" if job.execution_type == "EXPRESS" else "execution"

@@ -33,7 +33,15 @@ def test_asl_imports_nothing_of_stepmap_but_errors_and_itself() -> None:
 
 
 def test_interpreter_never_imports_backends_storage_service_or_cloud_libraries() -> None:
-    forbidden = ("stepmap.backends", "stepmap.storage", "stepmap.service", "stepmap.cli", "boto3", "ray")
+    forbidden = (
+        "stepmap.backends",
+        "stepmap.storage",
+        "stepmap.service",
+        "stepmap.cli",
+        "stepmap.integrations",
+        "boto3",
+        "ray",
+    )
     for path in _modules("interpreter"):
         for name in _imports(path):
             where = path.relative_to(SRC / "interpreter")

@@ -30,6 +30,7 @@ from stepmap.asl import fields as F
 from stepmap.asl.fields import FieldSpec
 from stepmap.asl.intrinsics import compile_intrinsic, looks_like_intrinsic
 from stepmap.asl.jsonpath import compile_path, is_variable_name
+from stepmap.asl.resources import parse_resource, unsupported_reason
 from stepmap.asl.timestamps import is_timestamp
 from stepmap.errors import Problem
 
@@ -330,6 +331,10 @@ class _Checker:
                 self.lambda_parameters(node, loc)
         elif _LAMBDA_ARN.fullmatch(value):
             pass
+        elif (service := parse_resource(value)) is not None:
+            reason = unsupported_reason(service)
+            if reason is not None:
+                self.report("INVALID_RESOURCE", f"Resource {_show(value)}: {reason}", rloc)
         elif value.startswith("arn:"):
             self.report(
                 "INVALID_RESOURCE",

@@ -1,4 +1,5 @@
-"""The ports the interpreter sees: what it needs of an object store, and who watches Map Runs.
+"""The ports the interpreter sees: what it needs of an object store, who watches Map Runs, and the
+service integrations that non-Lambda Task resources reach.
 
 Adapters live in :mod:`stepmap.storage`; the interpreter only knows these shapes (structural typing), so it
 never imports a backend.
@@ -7,10 +8,21 @@ never imports a backend.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
 
-__all__ = ["MapRunObserver", "ObjectInfoLike", "ObjectStorePort", "RunJournal"]
+from stepmap.asl.resources import ParsedResource
+
+__all__ = [
+    "MapRunObserver",
+    "ObjectInfoLike",
+    "ObjectStorePort",
+    "RunJournal",
+    "TaskContext",
+    "TaskIntegration",
+    "TaskIntegrations",
+]
 
 
 class ObjectInfoLike(Protocol):
@@ -51,3 +63,32 @@ class RunJournal(Protocol):
     def map_run_resume(self, state_name: str) -> dict[str, Any] | None: ...
     def map_run_failed_children(self, map_run: Any, failed: list[int], redone: list[int]) -> None: ...
     def map_run_redrive_children(self, map_run_arn: str) -> set[int]: ...
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What a service integration may know about the Task calling it."""
+
+    state_name: str
+    execution_arn: str
+    region: str
+    account: str
+    context: dict[str, Any]  # the Context object ($$) of this attempt
+    timeout: float | None = None
+    heartbeat: float | None = None
+
+
+class TaskIntegration(Protocol):
+    """One family of non-Lambda Task resources (``dynamodb:putItem``, ``aws-sdk:s3:*``, ...).
+
+    ``invoke`` returns the task's result, or an awaitable of it (patterns that wait: ``.sync``, callbacks);
+    it raises :class:`~stepmap.errors.StatesError` for the errors a Retry or Catch may see. A synchronous
+    ``invoke`` runs on a helper thread in the coordinator, inline in a worker's loop-free children."""
+
+    def invoke(self, resource: ParsedResource, parameters: Any, ctx: TaskContext) -> Any: ...
+
+
+class TaskIntegrations(Protocol):
+    """The table from Resource to integration that the service hands the interpreter."""
+
+    def find(self, resource: ParsedResource) -> TaskIntegration | None: ...

@@ -16,9 +16,11 @@ from typing import Any
 from stepmap.asl import model
 from stepmap.asl.jsonpath import JsonPath, PathNotFound
 from stepmap.asl.payload import References, dumps
+from stepmap.asl.resources import parse_resource
 from stepmap.asl.timestamps import parse_timestamp
 from stepmap.errors import StatesError
 from stepmap.interpreter.run import PAYLOAD_LIMIT, Frame, StateCall
+from stepmap.interpreter.service_tasks import invoke_service_task
 from stepmap.interpreter.tasks import lambda_envelope, resolve_task
 
 __all__ = [
@@ -123,7 +125,8 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     parameters = (
         state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
     )
-    target = resolve_task(state.resource, parameters)
+    service = parse_resource(state.resource)
+    target = resolve_task(state.resource, parameters) if service is None else None
     timeout = state.timeout_seconds
     if state.timeout_seconds_path is not None:
         timeout = _number_from_path(call, state.timeout_seconds_path, effective, "TimeoutSecondsPath")
@@ -134,6 +137,10 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     # when it is the tighter bound, its expiry is States.HeartbeatTimeout.
     limit = min((t for t in (timeout, heartbeat) if t is not None), default=None)
     heartbeat_bound = heartbeat is not None and (timeout is None or heartbeat < timeout)
+    if target is None:  # a service integration: dynamodb:putItem, aws-sdk:s3:listObjectsV2, ...
+        assert service is not None
+        result = await invoke_service_task(service, state, parameters, call, limit, heartbeat)
+        return _task_output(state, raw, call, result)
     payload_json = dumps(target.payload)
     size_check(state, payload_json)
 
@@ -184,6 +191,10 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
         )
     else:
         cursor.add("LambdaFunctionSucceeded", {"output": result_json, "outputDetails": {"truncated": False}})
+    return _task_output(state, raw, call, result)
+
+
+def _task_output(state: model.Task, raw: Any, call: StateCall, result: Any) -> Outcome:
     if state.result_selector is not None:
         result = state.result_selector.evaluate(call.refs(result))
     assigned = assign_variables(state.assign, call, result)

@@ -25,6 +25,7 @@ from typing import Any
 from stepmap.asl.payload import dumps
 from stepmap.errors import EngineError, StatesError
 from stepmap.functions import FunctionRegistry, function_name_of
+from stepmap.interpreter.ports import TaskIntegrations
 from stepmap.runtime import CallResult, Invocation, call_handler
 
 __all__ = ["LAMBDA_INVOKE", "HandlerInvoker", "TaskTarget", "lambda_envelope", "resolve_task"]
@@ -97,7 +98,9 @@ class HandlerInvoker:
         region: str = "us-east-1",
         account: str = "123456789012",
         capture_logs: bool = True,
+        integrations: TaskIntegrations | None = None,
     ) -> None:
+        self.integrations = integrations  # non-Lambda Task resources (see service_tasks.py)
         self.executor = executor
         self.functions = functions
         self.region = region

@@ -20,7 +20,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
-from stepmap.errors import DefinitionError, InputError, Problem
+from stepmap.errors import DefinitionError, EngineError, InputError, Problem
 from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -180,6 +180,27 @@ class StepmapService:
         self.observer = _Observers(observer, self.journal)
         self.map_runs: list[MapRun] = []
         self._store: ObjectStore | None = None
+        self._integrations: Any = None
+
+    @property
+    def integrations(self) -> Any:
+        """The service integrations (``dynamodb:putItem``, ``aws-sdk:s3:*``) Task states reach, through
+        boto3 against the local AWS endpoints (see :meth:`aws_endpoint_url`)."""
+        if self._integrations is None:
+            from stepmap.integrations import default_integrations
+
+            self._integrations = default_integrations(self.aws_endpoint_url)
+        return self._integrations
+
+    def aws_endpoint_url(self) -> str:
+        """Where the local AWS endpoints listen (called on an integration's first call)."""
+        url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
+        if not url:
+            raise EngineError(
+                "service integrations need stepmap's local AWS endpoints: start them with `stepmap serve` "
+                "and set AWS_ENDPOINT_URL"
+            )
+        return url
 
     @property
     def store(self) -> ObjectStore:
@@ -378,7 +399,7 @@ class StepmapService:
         journal_run: JournalRun | None = None,
         resume: ResumePoint | None = None,
     ) -> Execution:
-        invoker = HandlerInvoker(self.executor, self.functions)
+        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations)
         distributed = DistributedMap(
             self.executor,
             self.functions,

@@ -18,6 +18,7 @@ from typing import Any
 
 from stepmap.asl import model
 from stepmap.asl.payload import compile_template, dumps
+from stepmap.asl.resources import uses_service_integrations
 from stepmap.errors import StatesError
 from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -232,6 +233,9 @@ class DistributedMap:
             account=account,
             manual_clock_start=manual_start(run.clock),
             record_format=writer.format if writer is not None else _in_state_records(state),
+            integrations=(
+                run.invoker.integrations if uses_service_integrations(state.processor.raw) else None
+            ),
         )
         cursor = call.frame.cursor
         if previous is None:

@@ -1,0 +1,108 @@
+"""Task states whose Resource is a service integration (``arn:aws:states:::dynamodb:putItem``, ``aws-sdk:*``).
+
+The interpreter knows no service: it finds the integration in the :class:`~stepmap.interpreter.ports.
+TaskIntegrations` port the service handed it (``run.invoker.integrations``), calls it, and records the
+history AWS records for service integrations: ``TaskScheduled`` (resourceType, resource, region,
+parameters), ``TaskStarted``, then ``TaskSucceeded`` / ``TaskFailed`` / ``TaskTimedOut``, all carrying
+``resourceType`` (``dynamodb``, ``aws-sdk:s3``) and ``resource`` (``putItem``, ``listObjectsV2``).
+
+A synchronous integration runs on a helper thread when an event loop drives the execution (so Parallel
+branches and Map iterations overlap their calls), and inline when a worker drives loop-free children.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from typing import Any
+
+from stepmap.asl import model
+from stepmap.asl.payload import dumps
+from stepmap.asl.resources import ParsedResource
+from stepmap.errors import StatesError
+from stepmap.interpreter.ports import TaskContext
+from stepmap.interpreter.run import PAYLOAD_LIMIT, StateCall
+
+__all__ = ["invoke_service_task"]
+
+_TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
+
+
+async def invoke_service_task(
+    resource: ParsedResource,
+    state: model.Task,
+    parameters: Any,
+    call: StateCall,
+    timeout: float | None,
+    heartbeat: float | None,
+) -> Any:
+    """Call the integration for ``resource``; return its result or raise the state's error."""
+    run, cursor = call.run, call.frame.cursor
+    common = {"resourceType": resource.resource_type, "resource": resource.resource}
+    integrations = getattr(run.invoker, "integrations", None)
+    integration = integrations.find(resource) if integrations is not None else None
+    if integration is None:
+        raise StatesError(
+            "States.Runtime", f"Resource {resource.arn!r}: no integration for '{resource.service}' configured"
+        )
+    parameters_json = dumps(parameters)
+    cursor.add(
+        "TaskScheduled",
+        {
+            **common,
+            "region": run.invoker.region,
+            "parameters": parameters_json,
+            **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+            **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {}),
+        },
+    )
+    cursor.add("TaskStarted", common)
+    ctx = TaskContext(
+        state_name=state.name,
+        execution_arn=run.execution_arn,
+        region=run.invoker.region,
+        account=run.invoker.account,
+        context=call.context(),
+        timeout=timeout,
+        heartbeat=heartbeat,
+    )
+    try:
+        result = await _call(integration, resource, parameters, ctx, timeout)
+        result_json = dumps(result)
+        if len(result_json) > PAYLOAD_LIMIT // 4 and len(result_json.encode()) > PAYLOAD_LIMIT:
+            raise StatesError(
+                "States.DataLimitExceeded",
+                f"The state/task '{state.name}' returned a result with a size exceeding the maximum number "
+                "of bytes service limit.",
+            )
+    except StatesError as exc:
+        kind = "TaskTimedOut" if exc.error in _TIMEOUTS else "TaskFailed"
+        cursor.add(kind, {**common, "error": exc.error, "cause": exc.cause or ""})
+        raise exc from None
+    cursor.add("TaskSucceeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
+    return result
+
+
+async def _call(
+    integration: Any, resource: ParsedResource, parameters: Any, ctx: TaskContext, timeout: float | None
+) -> Any:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # loop-free children in a worker: call inline
+        result = integration.invoke(resource, parameters, ctx)
+        if inspect.isawaitable(result):
+            result = await result
+        return result
+
+    async def attempt() -> Any:
+        value = await loop.run_in_executor(None, integration.invoke, resource, parameters, ctx)
+        if inspect.isawaitable(value):
+            value = await value
+        return value
+
+    if timeout is None:
+        return await attempt()
+    try:
+        return await asyncio.wait_for(attempt(), timeout)
+    except TimeoutError:
+        raise StatesError("States.Timeout", f"Task timed out after {timeout:g} seconds") from None
