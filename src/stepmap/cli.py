@@ -429,5 +429,46 @@ def serve(
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+def _send_task(state_dir: str | None, token: str, answer: dict[str, Any]) -> None:
+    import os
+
+    from stepmap.journal.registry import Registry
+    from stepmap.service.callbacks import send_to_registry
+    from stepmap.service.machines import ApiError
+
+    directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+    path = os.path.join(directory, "journal.sqlite")
+    if not os.path.exists(path):
+        _fail(f"no journal in {directory!r}: no task waits for a token there (pass --state-dir)")
+    try:
+        send_to_registry(Registry(path), token, answer)
+    except ApiError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+
+
+@main.command(name="send-task-success")
+@click.argument("token")
+@click.argument("output", metavar="OUTPUT_JSON|@FILE")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def send_task_success(token: str, output: str, state_dir: str | None) -> None:
+    """Answer a .waitForTaskToken task: its result is OUTPUT (the task's execution goes on at once when
+    `stepmap serve` runs it, or when it is next resumed)."""
+    try:
+        value = _read_input(output)
+    except InputError as exc:
+        _fail(str(exc))
+    _send_task(state_dir, token, {"status": "SUCCEEDED", "output": json.dumps(value)})
+
+
+@main.command(name="send-task-failure")
+@click.argument("token")
+@click.option("--error", default=None, help="The error name the task fails with.")
+@click.option("--cause", default=None, help="A description of the failure.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def send_task_failure(token: str, error: str | None, cause: str | None, state_dir: str | None) -> None:
+    """Fail a .waitForTaskToken task with ERROR and CAUSE."""
+    _send_task(state_dir, token, {"status": "FAILED", "error": error, "cause": cause})
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -17,3 +17,20 @@ def fail(event: Any, context: Any) -> Any:
 def slow(event: Any, context: Any) -> Any:
     time.sleep(float(event.get("seconds", 0.2)) if isinstance(event, dict) else 0.2)
     return event
+
+
+def hand_out_token(event: Any, context: Any) -> Any:
+    """Store the task token where the test (another process) finds it."""
+    with open(event["path"], "w") as fh:
+        fh.write(event["token"])
+    return {"stored": True}
+
+
+def answer_token(event: Any, context: Any) -> Any:
+    """Answer the task token from inside the handler with boto3, as callback workers do."""
+    import boto3
+    from botocore.config import Config
+
+    client = boto3.client("stepfunctions", config=Config(inject_host_prefix=False))
+    client.send_task_success(taskToken=event["token"], output='{"answered": true}')
+    return {}

@@ -73,3 +73,50 @@ def test_aws_cli_against_stepmap_serve(served, tmp_path):
     assert missing.returncode != 0 and "ExecutionDoesNotExist" in missing.stderr
     bad = served.aws("create-state-machine", "--name", "bad", "--definition", "{}", "--role-arn", ROLE)
     assert bad.returncode != 0 and "InvalidDefinition" in bad.stderr
+
+
+def test_callback_survives_kill_9_of_the_server(tmp_path):
+    import subprocess
+    import sys
+
+    from tests.stepfunctions.server import ROOT
+    from tests.stepfunctions.test_callbacks import callback_machine, read_token
+
+    state = str(tmp_path / "state")
+    first = ServeProcess(state).start()
+    try:
+        sfn = first.client()
+        arn = sfn.create_state_machine(name="cb", definition=callback_machine(), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        token_file = tmp_path / "token"
+        run = sfn.start_execution(
+            stateMachineArn=arn, name="waits", input=json.dumps({"path": str(token_file)})
+        )
+        token = read_token(str(token_file))
+        first.kill()  # SIGKILL while the execution waits for its token
+    finally:
+        first.kill()
+    token_file.unlink()
+    second = ServeProcess(state).start()
+    try:
+        sfn = second.client()
+        assert sfn.describe_execution(executionArn=run["executionArn"])["status"] == "RUNNING"
+        # the answer comes from another process, through the state directory
+        answer = '{"late": true}'
+        sent = subprocess.run(
+            [sys.executable, "-m", "stepmap.cli", "send-task-success", token, answer, "--state-dir", state],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+        assert sent.returncode == 0, sent.stderr
+        done = wait(sfn, run["executionArn"])
+        assert done["status"] == "SUCCEEDED"
+        assert json.loads(done["output"])["answer"] == {"late": True}
+        assert not token_file.exists()  # the handler was not called again: the token had been handed out
+        again = subprocess.run(
+            [sys.executable, "-m", "stepmap.cli", "send-task-success", token, "{}", "--state-dir", state],
+            capture_output=True, text=True, cwd=ROOT, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 2 and "TaskTimedOut" in again.stderr
+    finally:
+        second.kill()

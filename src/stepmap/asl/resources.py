@@ -73,6 +73,8 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "dynamodb": (frozenset({"getItem", "putItem", "updateItem", "deleteItem"}), frozenset({None})),
     "aws-sdk:s3": (None, frozenset({None})),
     "aws-sdk:dynamodb": (None, frozenset({None})),
+    # the Step Functions API (stepmap serve): callbacks
+    "lambda": (frozenset({"invoke"}), frozenset({"waitForTaskToken"})),
 }
 
 

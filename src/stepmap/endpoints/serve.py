@@ -59,6 +59,12 @@ def _start_step_functions(server: EndpointServer) -> None:
 
     service = server.json_services.get("AWSStepFunctions")
     if isinstance(service, StepFunctionsEndpoint):
+        # handlers (in worker processes too) reach this endpoint with boto3: to send task tokens back
+        os.environ.setdefault("AWS_ENDPOINT_URL", server.url)
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ.setdefault("AWS_REGION", "us-east-1")
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", server.token or "stepmap")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "stepmap")
         _ = service.facade
 
 

@@ -13,6 +13,8 @@ branches and Map iterations overlap their calls), and inline when a worker drive
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import inspect
 from typing import Any
 
@@ -23,7 +25,7 @@ from stepmap.errors import StatesError
 from stepmap.interpreter.ports import TaskContext
 from stepmap.interpreter.run import PAYLOAD_LIMIT, StateCall
 
-__all__ = ["invoke_service_task"]
+__all__ = ["invoke_service_task", "task_token"]
 
 _TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 
@@ -81,6 +83,28 @@ async def invoke_service_task(
         raise exc from None
     cursor.add("TaskSucceeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
     return result
+
+
+def task_token(call: StateCall) -> str:
+    """The task token of one attempt at a ``.waitForTaskToken`` Task.
+
+    Derived from where the attempt is (execution, redrive, the id of its StateEntered event, state, retry,
+    Map item), not drawn at random, so that an execution resumed after its process died runs the same
+    attempt with the same token, and an answer sent meanwhile still reaches it."""
+    run, item = call.run, call.frame.map_item
+    seed = "|".join(
+        str(part)
+        for part in (
+            run.execution_arn,
+            run.redrive_count,
+            call.frame.cursor.last,
+            call.state.name,
+            call.retry_count,
+            item.get("Index", "") if item else "",
+        )
+    )
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "AQ" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 async def _call(

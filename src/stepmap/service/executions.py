@@ -196,7 +196,7 @@ class Executions:
     # -- running -------------------------------------------------------------------------------------
     def _tools(self) -> tuple[HandlerInvoker, DistributedMap]:
         svc = self.service
-        invoker = HandlerInvoker(svc.executor, svc.functions)
+        invoker = HandlerInvoker(svc.executor, svc.functions, integrations=svc.integrations)
         distributed = DistributedMap(
             svc.executor,
             svc.functions,

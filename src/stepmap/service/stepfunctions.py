@@ -20,7 +20,10 @@ from collections.abc import Callable
 from typing import Any
 
 from stepmap.asl.payload import dumps
+from stepmap.integrations.callbacks import CallbackIntegration
+from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker, resolve_task
 from stepmap.journal.registry import Registry
+from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
 from stepmap.service.machines import ARN_PREFIX, ApiError, Machines, check_name, definition_problems
 from stepmap.service.runner import StepmapService
@@ -66,7 +69,17 @@ class StepFunctions:
         self.registry = Registry(os.path.join(service.env["STEPMAP_STATE_DIR"], "journal.sqlite"))
         self.machines = Machines(self.registry)
         self.executions = Executions(service, self.registry, self.machines)
+        self.tokens = TaskTokens(self.registry)
         self.extensions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+        service.integrations.register(
+            "lambda:invoke.waitForTaskToken", CallbackIntegration(self.tokens, self._invoke_lambda)
+        )
+
+    async def _invoke_lambda(self, parameters: Any) -> Any:
+        target = resolve_task(LAMBDA_INVOKE, parameters)
+        invoker = HandlerInvoker(self.service.executor, self.service.functions)
+        result, _, _ = await invoker.invoke(target.function_name, dumps(target.payload), None, [])
+        return result
 
     def close(self) -> None:
         self.executions.close()
@@ -269,6 +282,19 @@ class StepFunctions:
             "ValidationException",
             "stepmap does not list a Map Run's child executions yet; DescribeMapRun gives their counts",
         )
+
+    # -- callbacks -----------------------------------------------------------------------------------
+    def send_task_success(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.tokens.send_success(req["taskToken"], req["output"])
+        return {}
+
+    def send_task_failure(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.tokens.send_failure(req["taskToken"], req.get("error"), req.get("cause"))
+        return {}
+
+    def send_task_heartbeat(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.tokens.send_heartbeat(req["taskToken"])
+        return {}
 
     # -- activities ----------------------------------------------------------------------------------
     def create_activity(self, req: dict[str, Any]) -> dict[str, Any]:
