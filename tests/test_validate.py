@@ -365,8 +365,8 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "waitForTaskToken",
-        one(task(Resource=LAMBDA_INVOKE + ".waitForTaskToken", Parameters={"FunctionName": "f"})),
+        "lambda invoke .sync",
+        one(task(Resource=LAMBDA_INVOKE + ".sync", Parameters={"FunctionName": "f"})),
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (

@@ -75,6 +75,7 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "aws-sdk:dynamodb": (None, frozenset({None})),
     # the Step Functions API (stepmap serve): callbacks
     "lambda": (frozenset({"invoke"}), frozenset({"waitForTaskToken"})),
+    "states": (frozenset({"startExecution"}), frozenset({None, "sync", "sync:2"})),
 }
 
 

@@ -20,7 +20,7 @@ from stepmap.errors import StatesError
 from stepmap.journal.registry import Registry
 from stepmap.service.machines import ApiError
 
-__all__ = ["TaskTokens", "send_to_registry"]
+__all__ = ["TaskTokens", "register_callbacks", "send_to_registry"]
 
 POLL_SECONDS = 0.5  # how often a waiter looks for an answer another process wrote
 OUTPUT_LIMIT = 262_144
@@ -48,10 +48,19 @@ def _resolve(future: asyncio.Future[None]) -> None:
 
 
 class TaskTokens:
-    def __init__(self, registry: Registry) -> None:
-        self.registry = registry
+    """The token table of one state directory (opened on first use) and this process's waiters."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._registry: Registry | None = None
         self._waiters: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
         self._lock = threading.Lock()
+
+    @property
+    def registry(self) -> Registry:
+        if self._registry is None:
+            self._registry = Registry(self.path)
+        return self._registry
 
     # -- the API side (any thread) -------------------------------------------------------------------
     def send_success(self, token: str, output: str) -> None:
@@ -146,3 +155,24 @@ class TaskTokens:
         record = self.registry.token(token)
         if record is not None and record["status"] == "WAITING":
             self.registry.set_token(token, {**record, "status": status}, expected_status="WAITING")
+
+
+def register_callbacks(table: Any, service: Any) -> TaskTokens:
+    """Add ``lambda:invoke.waitForTaskToken`` to an integrations table, over the service's state directory
+    and its handlers; return the tokens (SendTask* answer them)."""
+    import os
+
+    from stepmap.asl.payload import dumps
+    from stepmap.integrations.callbacks import CallbackIntegration
+    from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker, resolve_task
+
+    tokens = TaskTokens(os.path.join(service.env["STEPMAP_STATE_DIR"], "journal.sqlite"))
+
+    async def invoke_lambda(parameters: Any) -> Any:
+        target = resolve_task(LAMBDA_INVOKE, parameters)
+        invoker = HandlerInvoker(service.executor, service.functions)
+        result, _, _ = await invoker.invoke(target.function_name, dumps(target.payload), None, [])
+        return result
+
+    table.register("lambda:invoke.waitForTaskToken", CallbackIntegration(tokens, invoke_lambda))
+    return tokens

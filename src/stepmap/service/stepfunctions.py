@@ -20,8 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepmap.asl.payload import dumps
-from stepmap.integrations.callbacks import CallbackIntegration
-from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker, resolve_task
+from stepmap.integrations.states import StartExecutionIntegration
 from stepmap.journal.registry import Registry
 from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
@@ -69,17 +68,9 @@ class StepFunctions:
         self.registry = Registry(os.path.join(service.env["STEPMAP_STATE_DIR"], "journal.sqlite"))
         self.machines = Machines(self.registry)
         self.executions = Executions(service, self.registry, self.machines)
-        self.tokens = TaskTokens(self.registry)
         self.extensions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
-        service.integrations.register(
-            "lambda:invoke.waitForTaskToken", CallbackIntegration(self.tokens, self._invoke_lambda)
-        )
-
-    async def _invoke_lambda(self, parameters: Any) -> Any:
-        target = resolve_task(LAMBDA_INVOKE, parameters)
-        invoker = HandlerInvoker(self.service.executor, self.service.functions)
-        result, _, _ = await invoker.invoke(target.function_name, dumps(target.payload), None, [])
-        return result
+        service.integrations.register("states:startExecution*", StartExecutionIntegration(self, ApiError))
+        self.tokens: TaskTokens = service.task_tokens
 
     def close(self) -> None:
         self.executions.close()
@@ -191,6 +182,18 @@ class StepFunctions:
     def start_execution(self, req: dict[str, Any]) -> dict[str, Any]:
         resolved = self.machines.resolve(req["stateMachineArn"])
         return self.executions.start(resolved, req.get("name"), req.get("input"))
+
+    def start_execution_from_task(self, req: dict[str, Any]) -> dict[str, Any]:
+        """states:startExecution from a Task (not an API operation): the parent is recorded; an EXPRESS
+        child that the Task waits for runs to its end here (AWS keeps no record to describe it by)."""
+        resolved = self.machines.resolve(req["stateMachineArn"])
+        if resolved.machine["type"] == "EXPRESS" and req.get("wait"):
+            out = self.executions.start_sync(resolved, req.get("name"), req.get("input"))
+            out.pop("billingDetails", None)
+            return {"executionArn": out["executionArn"], "startDate": out["startDate"], "sync": out}
+        return self.executions.start(
+            resolved, req.get("name"), req.get("input"), parent=req["parentExecutionArn"]
+        )
 
     def start_sync_execution(self, req: dict[str, Any]) -> dict[str, Any]:
         resolved = self.machines.resolve(req["stateMachineArn"])
