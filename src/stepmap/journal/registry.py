@@ -220,5 +220,16 @@ class Registry:
         rows = self._rows("SELECT record FROM sfn_tokens WHERE status=? ORDER BY created", (status,))
         return [json.loads(r[0]) for r in rows]
 
+    # -- read-only: the journal's Map Run rows (stepmap.journal.sqlite owns and writes them) -----------
+    def map_run_row(self, arn: str) -> tuple[str | None, dict[str, Any] | None] | None:
+        """(state name, checkpoint) of a Map Run the journal recorded, or None."""
+        try:
+            rows = self._rows("SELECT state_name, checkpoint FROM map_runs WHERE arn=?", (arn,))
+        except EngineError:  # no map_runs table yet: no Map Run ever ran here
+            return None
+        if not rows:
+            return None
+        return rows[0][0], json.loads(rows[0][1]) if rows[0][1] else None
+
     def close(self) -> None:
         self._db.close()

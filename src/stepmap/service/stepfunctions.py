@@ -26,6 +26,7 @@ from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
 from stepmap.service.machines import ARN_PREFIX, ApiError, Machines, check_name, definition_problems
 from stepmap.service.runner import StepmapService
+from stepmap.worker import child_name
 
 __all__ = ["ApiError", "StepFunctions"]
 
@@ -280,11 +281,54 @@ class StepFunctions:
         return _page(req, runs, "mapRuns")
 
     def _map_run_children(self, arn: str) -> list[dict[str, Any]]:
-        self._map_run(arn)
-        raise ApiError(
-            "ValidationException",
-            "stepmap does not list a Map Run's child executions yet; DescribeMapRun gives their counts",
-        )
+        """A Map Run's child executions, newest first, from its journal record and checkpoint.
+
+        Children run in chunks without a journal row each; what the journal knows is which children
+        have ended (every index below the checkpoint's ``emitted_upto``), which of those did not succeed,
+        and how many have started. Dates are the Map Run's own (children's are not recorded)."""
+        record = self._map_run(arn)
+        found = self.registry.map_run_row(arn)
+        state_name, checkpoint = found if found is not None else (None, None)
+        done = (checkpoint or {}).get("emitted_upto", 0)
+        started = max(record["executionCounts"]["total"], done)
+        if record["status"] != "RUNNING":
+            done = started
+        failed = self.executions.journal.failures(arn)
+        map_run_id = arn.rsplit(":", 1)[1]
+        machine = arn.split(":mapRun:", 1)[1].rsplit(":", 1)[0]
+        kind = "express" if self._child_type(record["executionArn"], state_name) == "EXPRESS" else "execution"
+        start = epoch(record["startDate"])
+        items = []
+        for index in range(started - 1, -1, -1):
+            name = child_name(map_run_id, index)
+            status = "RUNNING" if index >= done else ("FAILED" if index in failed else "SUCCEEDED")
+            item: dict[str, Any] = {
+                "executionArn": f"{ARN_PREFIX}{kind}:{machine}:{name}",
+                "stateMachineArn": f"{ARN_PREFIX}stateMachine:{machine}",
+                "name": name,
+                "status": status,
+                "startDate": start,
+                "mapRunArn": arn,
+            }
+            if status != "RUNNING" and "stopDate" in record:
+                item["stopDate"] = epoch(record["stopDate"])
+            items.append(item)
+        return items
+
+    def _child_type(self, execution_arn: str, state_name: str | None) -> str:
+        row = self.executions.journal.find(execution_arn)
+        stack = [row["definition"] if row is not None else None]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                state = (node.get("States") or {}).get(state_name) if state_name else None
+                if isinstance(state, dict):
+                    processor = state.get("ItemProcessor") or {}
+                    return str((processor.get("ProcessorConfig") or {}).get("ExecutionType", "STANDARD"))
+                stack.extend(node.values())
+            elif isinstance(node, list):
+                stack.extend(node)
+        return "STANDARD"
 
     # -- callbacks -----------------------------------------------------------------------------------
     def send_task_success(self, req: dict[str, Any]) -> dict[str, Any]:
