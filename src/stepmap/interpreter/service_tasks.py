@@ -48,17 +48,21 @@ async def invoke_service_task(
             "States.Runtime", f"Resource {resource.arn!r}: no integration for '{resource.service}' configured"
         )
     parameters_json = dumps(parameters)
-    cursor.add(
-        "TaskScheduled",
-        {
-            **common,
-            "region": run.invoker.region,
-            "parameters": parameters_json,
-            **({"timeoutInSeconds": int(timeout)} if timeout else {}),
-            **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {}),
-        },
-    )
-    cursor.add("TaskStarted", common)
+    limits = {
+        **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+        **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {}),
+    }
+    activity = resource.service == "activity"  # Activity* events, as AWS records activity tasks
+    if activity:
+        common = {}
+        details = {"resource": resource.arn, "input": parameters_json, "inputDetails": {"truncated": False}}
+        cursor.add("ActivityScheduled", {**details, **limits})
+        cursor.add("ActivityStarted", None)
+    else:
+        details = {**common, "region": run.invoker.region, "parameters": parameters_json}
+        cursor.add("TaskScheduled", {**details, **limits})
+        cursor.add("TaskStarted", common)
+    prefix = "Activity" if activity else "Task"
     ctx = TaskContext(
         state_name=state.name,
         execution_arn=run.execution_arn,
@@ -78,10 +82,10 @@ async def invoke_service_task(
                 "of bytes service limit.",
             )
     except StatesError as exc:
-        kind = "TaskTimedOut" if exc.error in _TIMEOUTS else "TaskFailed"
-        cursor.add(kind, {**common, "error": exc.error, "cause": exc.cause or ""})
+        kind = "TimedOut" if exc.error in _TIMEOUTS else "Failed"
+        cursor.add(prefix + kind, {**common, "error": exc.error, "cause": exc.cause or ""})
         raise exc from None
-    cursor.add("TaskSucceeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
+    cursor.add(prefix + "Succeeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
     return result
 
 

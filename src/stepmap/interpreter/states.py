@@ -123,7 +123,9 @@ _TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     service = parse_resource(state.resource)
-    callback = service is not None and service.pattern == "waitForTaskToken"
+    callback = service is not None and (
+        service.pattern == "waitForTaskToken" or service.service == "activity"
+    )
     if callback:  # $$.Task.Token is there for Parameters to pass on
         call.task_token = task_token(call)
     parameters = (

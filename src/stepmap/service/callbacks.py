@@ -55,6 +55,28 @@ class TaskTokens:
         self._registry: Registry | None = None
         self._waiters: dict[str, tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = {}
         self._lock = threading.Lock()
+        self._scheduled = threading.Condition()  # activity tasks were scheduled: wake GetActivityTask
+
+    # -- activities ----------------------------------------------------------------------------------
+    def activity_scheduled(self) -> None:
+        with self._scheduled:
+            self._scheduled.notify_all()
+
+    def next_activity_task(self, activity_arn: str, worker: str | None, hold: float) -> dict[str, Any]:
+        """GetActivityTask: the oldest unclaimed task of the activity, waiting up to ``hold`` seconds."""
+        deadline = time.monotonic() + hold
+        while True:
+            with self._lock:  # one claim at a time in this process
+                for record in self.registry.tokens("WAITING"):
+                    if record.get("activityArn") == activity_arn and not record.get("claimed"):
+                        claimed = {**record, "claimed": True, "workerName": worker}
+                        if self.registry.set_token(record["token"], claimed, expected_status="WAITING"):
+                            return {"taskToken": record["token"], "input": record["input"]}
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return {}
+            with self._scheduled:
+                self._scheduled.wait(min(left, POLL_SECONDS))
 
     @property
     def registry(self) -> Registry:
@@ -97,11 +119,13 @@ class TaskTokens:
         state_name: str,
         heartbeat: float | None,
         dispatch: Callable[[], Awaitable[Any]],
+        extra: dict[str, Any] | None = None,
     ) -> Any:
         """Record the token, run ``dispatch`` (the call that hands the token out) unless a previous run of
         this very attempt did already, then wait for the answer: the output, or a StatesError."""
         now = time.time()
         record: dict[str, Any] = {
+            "token": token,
             "status": "WAITING",
             "executionArn": execution_arn,
             "stateName": state_name,
@@ -109,6 +133,7 @@ class TaskTokens:
         }
         if heartbeat:
             record.update(heartbeatSeconds=heartbeat, heartbeatDeadline=now + heartbeat)
+        record.update(extra or {})
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._lock:
@@ -163,6 +188,7 @@ def register_callbacks(table: Any, service: Any) -> TaskTokens:
     import os
 
     from stepmap.asl.payload import dumps
+    from stepmap.integrations.activities import ActivityIntegration
     from stepmap.integrations.callbacks import CallbackIntegration
     from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker, resolve_task
 
@@ -175,4 +201,5 @@ def register_callbacks(table: Any, service: Any) -> TaskTokens:
         return result
 
     table.register("lambda:invoke.waitForTaskToken", CallbackIntegration(tokens, invoke_lambda))
+    table.register("activity:*", ActivityIntegration(tokens))
     return tokens

@@ -373,6 +373,13 @@ class StepFunctions:
         self.registry.delete("activities", arn)
         return {}
 
+    activity_hold_seconds = 60.0  # AWS holds a GetActivityTask poll this long (clients wait >= 65 s)
+
+    def get_activity_task(self, req: dict[str, Any]) -> dict[str, Any]:
+        arn = req["activityArn"]
+        self._activity(arn)
+        return self.tokens.next_activity_task(arn, req.get("workerName"), self.activity_hold_seconds)
+
     def list_activities(self, req: dict[str, Any]) -> dict[str, Any]:
         return _page(req, self.registry.records("activities"), "activities")
 
