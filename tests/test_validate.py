@@ -370,9 +370,9 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "activity",
+        "activity (served by stepmap serve's GetActivityTask)",
         one(task(Resource="arn:aws:states:us-east-1:123456789012:activity:a")),
-        {("INVALID_RESOURCE", "/States/S/Resource")},
+        set(),
     ),
     ("bad function name", one(task(Resource="my function")), {("INVALID_RESOURCE", "/States/S/Resource")}),
     (
