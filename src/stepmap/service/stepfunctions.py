@@ -330,6 +330,15 @@ class StepFunctions:
                 stack.extend(node)
         return "STANDARD"
 
+    # -- TestState ---------------------------------------------------------------------------------------
+    def test_state(self, req: dict[str, Any]) -> dict[str, Any]:
+        from stepmap.interpreter.tasks import HandlerInvoker
+        from stepmap.service.teststate import test_state
+
+        _limit(req, "definition", DEFINITION_LIMIT)
+        svc = self.service
+        return test_state(req, HandlerInvoker(svc.executor, svc.functions, integrations=svc.integrations))
+
     # -- callbacks -----------------------------------------------------------------------------------
     def send_task_success(self, req: dict[str, Any]) -> dict[str, Any]:
         self.tokens.send_success(req["taskToken"], req["output"])
