@@ -92,3 +92,39 @@ def test_distributed_map_observed_while_it_runs(pooled):
     with pytest.raises(ClientError) as exc:
         sfn.describe_map_run(mapRunArn=map_run_arn[:-4] + "0000")
     assert code(exc) == "ResourceNotFound"
+
+
+def test_update_map_run_lowers_concurrency_mid_run(pooled):
+    sfn = pooled.client()
+    definition = json.loads(DMAP)
+    definition["States"]["Fan"]["MaxConcurrency"] = 4
+    arn = sfn.create_state_machine(name="fan2", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    items = [{"seconds": 0.15, "i": i} for i in range(30)]
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": items}))["executionArn"]
+    deadline = time.monotonic() + 60
+    map_runs: list[dict[str, Any]] = []
+    while not map_runs and time.monotonic() < deadline:
+        map_runs = sfn.list_map_runs(executionArn=run)["mapRuns"]
+        time.sleep(0.02)
+    map_run_arn = map_runs[0]["mapRunArn"]
+    while sfn.describe_map_run(mapRunArn=map_run_arn)["executionCounts"]["running"] < 2:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    sfn.update_map_run(mapRunArn=map_run_arn, maxConcurrency=1, toleratedFailureCount=5)
+    described = sfn.describe_map_run(mapRunArn=map_run_arn)
+    assert described["maxConcurrency"] == 1 and described["toleratedFailureCount"] == 5
+    dropped = False
+    while time.monotonic() < deadline:
+        described = sfn.describe_map_run(mapRunArn=map_run_arn)
+        if described["status"] != "RUNNING":
+            break
+        if described["executionCounts"]["running"] == 1 and described["executionCounts"]["succeeded"] > 0:
+            dropped = True
+        time.sleep(0.05)
+    assert dropped, "the running children never dropped to the new MaxConcurrency"
+    assert wait(sfn, run)["status"] == "SUCCEEDED"
+    with pytest.raises(ClientError) as exc:
+        sfn.update_map_run(mapRunArn=map_run_arn, maxConcurrency=2)
+    assert code(exc) == "ValidationException"

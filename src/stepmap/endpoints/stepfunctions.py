@@ -94,7 +94,7 @@ def _facade_for(ctx: Any) -> Any:
     """The facade over a StepmapService configured as ``stepmap serve`` was told (functions, executor)."""
     from stepmap.functions import FunctionRegistry, add_code_paths
     from stepmap.service.runner import StepmapService
-    from stepmap.service.stepfunctions import StepFunctions
+    from stepmap.service.stepfunctions import LiveMapRuns, StepFunctions
 
     options: dict[str, Any] = dict(getattr(ctx, "run_options", None) or {})
     functions = options.get("functions")
@@ -102,6 +102,7 @@ def _facade_for(ctx: Any) -> Any:
         functions = FunctionRegistry()
     code_paths = tuple(options.get("code_paths", ()))
     add_code_paths(code_paths)
+    live = LiveMapRuns()  # Map Runs running here, for UpdateMapRun
     service = StepmapService(
         functions=functions,
         executor=options.get("executor", "local"),
@@ -111,7 +112,8 @@ def _facade_for(ctx: Any) -> Any:
         s3_endpoint=ctx.env.get("STEPMAP_S3_ENDPOINT"),
         state_dir=ctx.state_dir,
         journal=True,
+        observer=live,
     )
-    facade = StepFunctions(service)
+    facade = StepFunctions(service, live)
     facade.executions.resume_orphans()
     return facade

@@ -21,6 +21,7 @@ from typing import Any
 
 from stepmap.asl.payload import dumps
 from stepmap.integrations.states import StartExecutionIntegration
+from stepmap.interpreter.distributed.runner import DEFAULT_MAX_CONCURRENCY
 from stepmap.journal.registry import Registry
 from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
@@ -59,10 +60,26 @@ def _limit(req: dict[str, Any], field: str, limit: int) -> None:
         )
 
 
+class LiveMapRuns:
+    """A MapRunObserver that keeps the Map Runs running in this process, so UpdateMapRun can reach them."""
+
+    def __init__(self) -> None:
+        self.running: dict[str, Any] = {}
+
+    def map_run_started(self, map_run: Any) -> None:
+        self.running[map_run.map_run_arn] = map_run
+
+    def map_run_progress(self, map_run: Any) -> None:
+        pass
+
+    def map_run_finished(self, map_run: Any) -> None:
+        self.running.pop(map_run.map_run_arn, None)
+
+
 class StepFunctions:
     """The API's operations over one service configuration (functions, executor, state directory)."""
 
-    def __init__(self, service: StepmapService) -> None:
+    def __init__(self, service: StepmapService, live_map_runs: LiveMapRuns | None = None) -> None:
         if service.journal is None:
             raise ValueError("the Step Functions API needs a journaled service (a state directory)")
         self.service = service
@@ -72,6 +89,7 @@ class StepFunctions:
         self.extensions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         service.integrations.register("states:startExecution*", StartExecutionIntegration(self, ApiError))
         self.tokens: TaskTokens = service.task_tokens
+        self.live_map_runs = live_map_runs or LiveMapRuns()
 
     def close(self) -> None:
         self.executions.close()
@@ -279,6 +297,21 @@ class StepFunctions:
                 item["stopDate"] = epoch(record["stopDate"])
             runs.append(item)
         return _page(req, runs, "mapRuns")
+
+    def update_map_run(self, req: dict[str, Any]) -> dict[str, Any]:
+        arn = req["mapRunArn"]
+        record = self._map_run(arn)
+        live = self.live_map_runs.running.get(arn)
+        if record["status"] != "RUNNING" or live is None or live.status != "RUNNING":
+            raise ApiError("ValidationException", f"Map Run {arn} is not running: it cannot be updated")
+        if "maxConcurrency" in req:
+            live.max_concurrency = req["maxConcurrency"] or DEFAULT_MAX_CONCURRENCY
+        if "toleratedFailureCount" in req:
+            live.tolerated_failure_count = req["toleratedFailureCount"]
+        if "toleratedFailurePercentage" in req:
+            live.tolerated_failure_percentage = req["toleratedFailurePercentage"]
+        self.executions.journal.record_map_run(live.describe())
+        return {}
 
     def _map_run_children(self, arn: str) -> list[dict[str, Any]]:
         """A Map Run's child executions, newest first, from its journal record and checkpoint.

@@ -228,6 +228,8 @@ class MapRunScheduler:
         failure: StatesError | None = None
         try:
             while True:
+                # UpdateMapRun may change the Map Run's settings while it runs: read them each turn
+                self.window = max(1, min(self.map_run.max_concurrency, 2 * self.owner.workers + 2))
                 while failure is None and not self.exhausted and len(in_flight) < self.window:
                     chunk = self._next_chunk()
                     if not chunk:
@@ -237,6 +239,7 @@ class MapRunScheduler:
                     in_flight[self._submit(chunk)] = (seq, chunk)
                 if not in_flight:
                     break
+                self._progress()  # after new chunks started: observers see the children in flight
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for fut in done:
                     seq, chunk = in_flight.pop(fut)
@@ -247,7 +250,6 @@ class MapRunScheduler:
                         continue
                     indexes = [child[0] for child in chunk]
                     failure = self._finish(seq, indexes, fut.result()) or failure
-                self._progress()
                 if self.journal is not None and self.journal.should_stop():
                     raise ExecutionAborted()
             if failure is None:
@@ -291,7 +293,7 @@ class MapRunScheduler:
         if chunk.logs:
             self.call.run.logs.append(chunk.logs)
         # Adapt the chunk size so that one message carries about TARGET_CHUNK_SECONDS of work.
-        if self.settings.max_concurrency > 1 and chunk.count:
+        if self.map_run.max_concurrency > 1 and chunk.count:
             per_child = max(chunk.duration / chunk.count, 1e-6)
             wanted = int(TARGET_CHUNK_SECONDS / per_child)
             self.chunk_size = max(1, min(MAX_CHUNK_CHILDREN, wanted, self.chunk_size * 4))
@@ -376,7 +378,7 @@ class MapRunScheduler:
         self.journal.map_run_checkpoint(self.map_run, self.state.name, data)
 
     def _count_exceeded(self) -> StatesError | None:
-        count, percentage = self.settings.tolerated_count, self.settings.tolerated_percentage
+        count, percentage = self.map_run.tolerated_failure_count, self.map_run.tolerated_failure_percentage
         if count is None and percentage is None:
             count = 0
         if count is not None and self.failed_items > count:
@@ -386,7 +388,7 @@ class MapRunScheduler:
         return None
 
     def _percentage_exceeded(self) -> StatesError | None:
-        percentage = self.settings.tolerated_percentage
+        percentage = self.map_run.tolerated_failure_percentage
         total = self.map_run.items.total
         if percentage is not None and total and self.failed_items * 100.0 / total > percentage:
             return StatesError("States.ExceedToleratedFailureThreshold", THRESHOLD_CAUSE)
