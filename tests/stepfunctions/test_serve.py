@@ -120,3 +120,37 @@ def test_callback_survives_kill_9_of_the_server(tmp_path):
         assert again.returncode == 2 and "TaskTimedOut" in again.stderr
     finally:
         second.kill()
+
+
+def test_parent_sync_2_with_waiting_child_survives_kill_9(tmp_path):
+    from tests.stepfunctions.test_callbacks import callback_machine, read_token
+    from tests.stepfunctions.test_nested import parent
+
+    state = str(tmp_path / "state")
+    token_file = tmp_path / "token"
+    first = ServeProcess(state).start()
+    try:
+        sfn = first.client()
+        child = sfn.create_state_machine(name="child", definition=callback_machine(), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        definition = json.loads(parent("startExecution.sync:2", child))
+        definition["States"]["Child"]["Parameters"]["Input"] = {"path": str(token_file)}
+        arn = sfn.create_state_machine(name="parent", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        run = sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        token = read_token(str(token_file))
+    finally:
+        first.kill()
+    second = ServeProcess(state).start()
+    try:
+        sfn = second.client()
+        sfn.send_task_success(taskToken=token, output='{"from": "after the restart"}')
+        done = wait(sfn, run)
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        assert output["Output"]["answer"] == {"from": "after the restart"}
+        assert len(sfn.list_executions(stateMachineArn=child)["executions"]) == 1  # no second child
+    finally:
+        second.kill()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 from typing import Any, Protocol
 
 from stepmap.asl.payload import dumps
@@ -70,6 +71,8 @@ class StartExecutionIntegration:
             request["input"] = value if isinstance(value, str) else dumps(value)
         if "Name" in parameters:
             request["name"] = parameters["Name"]
+        elif ctx.attempt_id:  # a resumed parent finds the child it started, rather than a second one
+            request["name"] = str(uuid.uuid5(uuid.NAMESPACE_URL, ctx.attempt_id))
         if "TraceHeader" in parameters:
             request["traceHeader"] = parameters["TraceHeader"]
         request["parentExecutionArn"] = ctx.execution_arn

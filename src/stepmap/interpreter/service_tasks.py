@@ -71,6 +71,7 @@ async def invoke_service_task(
         context=call.context(),
         timeout=timeout,
         heartbeat=heartbeat,
+        attempt_id=call.task_token or task_token(call),
     )
     try:
         result = await _call(integration, resource, parameters, ctx, timeout)

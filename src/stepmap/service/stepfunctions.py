@@ -22,6 +22,7 @@ from typing import Any
 from stepmap.asl.payload import dumps
 from stepmap.integrations.states import StartExecutionIntegration
 from stepmap.interpreter.distributed.runner import DEFAULT_MAX_CONCURRENCY
+from stepmap.interpreter.execution import execution_arn
 from stepmap.journal.registry import Registry
 from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
@@ -210,9 +211,16 @@ class StepFunctions:
             out = self.executions.start_sync(resolved, req.get("name"), req.get("input"))
             out.pop("billingDetails", None)
             return {"executionArn": out["executionArn"], "startDate": out["startDate"], "sync": out}
-        return self.executions.start(
-            resolved, req.get("name"), req.get("input"), parent=req["parentExecutionArn"]
-        )
+        parent = req["parentExecutionArn"]
+        try:
+            return self.executions.start(resolved, req.get("name"), req.get("input"), parent=parent)
+        except ApiError as exc:
+            # a resumed parent re-running its Task finds the child it started before it died
+            arn = execution_arn(resolved.machine["name"], req.get("name") or "")
+            meta = self.registry.execution_meta(arn) if exc.code == "ExecutionAlreadyExists" else None
+            if meta is None or meta.get("parent") != parent:
+                raise
+            return {"executionArn": arn, "startDate": self.executions.describe(arn)["startDate"]}
 
     def start_sync_execution(self, req: dict[str, Any]) -> dict[str, Any]:
         resolved = self.machines.resolve(req["stateMachineArn"])
