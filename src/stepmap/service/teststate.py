@@ -63,7 +63,10 @@ def _targets(state: dict[str, Any]) -> set[str]:
 
 def _select(req: dict[str, Any]) -> tuple[str, dict[str, Any], str | None]:
     """(state name, state, query language) from a single state or a whole machine with stateName."""
-    definition = _json(req["definition"], "the definition", None)
+    try:
+        definition = parse_json(req["definition"], "the definition")
+    except InputError as exc:
+        raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: '{exc}'") from None
     if not isinstance(definition, dict):
         raise ApiError("InvalidDefinition", "Invalid State Machine Definition: 'not a JSON object'")
     language = definition.get("QueryLanguage")
