@@ -39,6 +39,7 @@ unit: $(BIN)/.installed
 slow: $(BIN)/.installed
 	$(BIN)/pytest -q -m "slow or faults or ray"
 	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
+	$(BIN)/python benchmarks/bench_endpoints.py --quick
 
 test: lint typecheck unit slow
 

@@ -170,13 +170,13 @@ def run(
         endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
         registry = _registry(function, functions, code)
         with ExitStack() as stack:
-            if endpoint is not None:
-                stack.callback(endpoint.stop)
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress
 
                 observer = stack.enter_context(MapRunProgress())
+            if endpoint is not None:
+                stack.callback(endpoint.stop)
             service = StepmapService(
                 functions=registry,
                 executor=executor,

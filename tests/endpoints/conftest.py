@@ -21,7 +21,9 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def endpoint(state_dir: Path) -> Iterator[EndpointServer]:
-    with build_server(EndpointContext.from_options(state_dir=str(state_dir))) as server:
+    with build_server(
+        EndpointContext.from_options(store=str(state_dir / "s3"), state_dir=str(state_dir))
+    ) as server:
         yield server
 
 

@@ -73,7 +73,7 @@ def test_a_boto3_handler_runs_with_no_aws_environment(tmp_path: Path, cli_env: d
     keys = [o.key for o in store.list("handler-demo")]
     assert keys == [f"in/{i:03d}.json" for i in range(5)] + [f"out/{i:03d}.txt" for i in range(5)]
     assert (state / "s3" / "handler-demo" / "out" / "004.txt").read_text() == "16"
-    with build_server(EndpointContext.from_options(state_dir=str(state))) as server:
+    with build_server(EndpointContext.from_options(store=str(state / "s3"), state_dir=str(state))) as server:
         listing = aws(server, cli_env, "s3", "ls", "--recursive", "s3://handler-demo/")
     assert [line.split()[-1] for line in listing.splitlines()] == keys
 

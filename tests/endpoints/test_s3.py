@@ -496,3 +496,32 @@ def test_aws_chunked_bodies_signed_and_with_a_trailer(endpoint: EndpointServer, 
     status, _, body = raw(endpoint, "PUT", f"/{bucket}/bad", bad, trailer)
     assert status == 400 and b"BadDigest" in body
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["signed", "trailer"]
+
+
+def test_content_type_defaults_as_on_s3(s3: Any, bucket: str, store_root: Path) -> None:
+    s3.put_object(Bucket=bucket, Key="data.json", Body=b"{}")  # no ContentType: S3 keeps binary/octet-stream
+    assert s3.get_object(Bucket=bucket, Key="data.json")["ContentType"] == "binary/octet-stream"
+    (store_root / bucket / "copied.json").write_bytes(b"{}")  # a file put there by hand: typed by its name
+    assert s3.head_object(Bucket=bucket, Key="copied.json")["ContentType"] == "application/json"
+
+
+def test_delimiter_listing_past_a_big_folder(s3: Any, bucket: str, store_root: Path) -> None:
+    big = store_root / bucket / "big"
+    big.mkdir()
+    for i in range(300):  # more keys than the listing walks past before it restarts after the folder
+        (big / f"{i:03d}").write_bytes(b"")
+    for key in ("a", "big-file", "big0/x", "c"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"")
+    root = s3.list_objects_v2(Bucket=bucket, Delimiter="/")
+    assert [p["Prefix"] for p in root["CommonPrefixes"]] == ["big/", "big0/"]
+    assert [o["Key"] for o in root["Contents"]] == ["a", "big-file", "c"]
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=bucket, Delimiter="/", PaginationConfig={"PageSize": 1}
+    )
+    seen = [
+        e
+        for p in pages
+        for e in [x["Prefix"] for x in p.get("CommonPrefixes", [])]
+        + [o["Key"] for o in p.get("Contents", [])]
+    ]
+    assert seen == ["a", "big-file", "big/", "big0/", "c"]

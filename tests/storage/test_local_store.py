@@ -378,3 +378,19 @@ def test_store_round_trips_and_lists_in_s3_order(keys: set[str], prefix: str, af
             assert inside.is_relative_to(Path(tmp, "prop").resolve()) or inside.is_relative_to(
                 Path(tmp, ESCAPED_DIR, "prop").resolve()
             )
+
+
+def test_a_read_only_old_store_is_refused_not_misread(
+    fast_tmp: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = fast_tmp / "old"
+    _write_old_layout(root, "bkt", ["dir/file.csv"])
+
+    def read_only(root: str) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("stepmap.storage.migrate._open_lock", read_only)
+    with pytest.raises(StoreError, match="old store layout"):
+        LocalObjectStore(root)
+    (root / "bkt" / "dir%").rename(root / "bkt" / "dir")  # now a plain bucket: read as it is
+    assert [o.key for o in LocalObjectStore(root).list("bkt")] == ["dir/file.csv"]

@@ -66,6 +66,7 @@ _RESPONSE_OVERRIDES = {
 }
 # Past every key with this prefix: UTF-8 bytes are at most 0xF4, and a key is at most 1024 bytes.
 _PAST = "\U0010ffff" * (MAX_KEY_BYTES // 4)
+_SKIP_BEFORE_RESTART = 256  # keys of one common prefix walked past before listing again from past it
 _VHOST = re.compile(r"^(?P<bucket>.+?)\.(?:localhost|s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com)$")
 
 
@@ -246,9 +247,20 @@ class S3Service:
         last = ""  # the listing position after the last entry returned
         count = 0
         position = after or None
+        skipping = None  # the common prefix whose keys are being passed over
+        skipped = 0
         while True:
             restart = None
             for info in store.list(bucket, prefix, start_after=position):
+                if skipping is not None:
+                    if info.key.startswith(skipping):
+                        skipped += 1
+                        if skipped >= _SKIP_BEFORE_RESTART:
+                            # a big folder: list again from past it rather than walking all of it
+                            restart = skipping + _PAST
+                            break
+                        continue
+                    skipping = None
                 if count >= max_keys:
                     truncated = True
                     break
@@ -259,14 +271,14 @@ class S3Service:
                     prefixes.append(f"<CommonPrefixes>{element('Prefix', enc(common))}</CommonPrefixes>")
                     count += 1
                     last = common + _PAST  # past every key under this prefix
-                    restart = last
-                    break  # list again from past the prefix, instead of walking every key under it
+                    skipping, skipped = common, 0
+                    continue
                 contents.append(_contents(info, enc, owner=not v2))
                 count += 1
                 last = info.key
             if restart is None:
                 break
-            position = restart
+            position, skipping = restart, None
         parts = [element("Name", bucket), element("Prefix", enc(prefix))]
         if v2:
             if token is not None:
@@ -579,7 +591,10 @@ def _object_headers(info: ObjectInfo) -> list[tuple[str, str]]:
 
 
 def _stored_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """The headers S3 keeps with an object. Without a Content-Type S3 stores binary/octet-stream (only
+    files that came into the store by other ways get a type guessed from their name)."""
     kept = {name: headers[name] for name in _STORED_HEADERS if headers.get(name)}
+    kept.setdefault("content-type", "binary/octet-stream")
     kept.update(
         (name.lower(), value) for name, value in headers.items() if name.lower().startswith("x-amz-meta-")
     )
@@ -719,6 +734,7 @@ class _CheckedBody:
     ``x-amz-checksum-*`` header or trailer: a mismatch raises before the store commits the object."""
 
     _CHECKSUMS: dict[str, Callable[[], Any]] = {
+        "x-amz-checksum-crc32": lambda: _Crc32(),
         "x-amz-checksum-sha1": lambda: hashlib.sha1(usedforsecurity=False),
         "x-amz-checksum-sha256": hashlib.sha256,
     }
@@ -729,8 +745,10 @@ class _CheckedBody:
         self.length = request.content_length
         self.seen = 0
         self.md5 = hashlib.md5(usedforsecurity=False) if request.headers.get("Content-MD5") else None
-        self.crc32: int | None = None
-        self.hashes = {name: make() for name, make in self._CHECKSUMS.items()}
+        # Only the checksums the client sends (as a header, or announced as a trailer) are computed.
+        wanted = {name.lower() for name in request.headers if name.lower().startswith("x-amz-checksum-")}
+        wanted.update(t.strip().lower() for t in (request.headers.get("x-amz-trailer") or "").split(","))
+        self.hashes = {name: make() for name, make in self._CHECKSUMS.items() if name in wanted}
         self.results: dict[str, str] = {}
 
     def read(self, n: int = -1) -> bytes:
@@ -739,7 +757,6 @@ class _CheckedBody:
             self.seen += len(data)
             if self.md5 is not None:
                 self.md5.update(data)
-            self.crc32 = zlib.crc32(data, self.crc32 or 0)
             for h in self.hashes.values():
                 h.update(data)
             return data
@@ -757,11 +774,7 @@ class _CheckedBody:
         if digest is not None and digest != headers.get("Content-MD5", "").strip():
             raise _bad("The Content-MD5 you specified did not match what we received.", "BadDigest")
         trailers = getattr(self.body, "trailers", {})
-        crc = (self.crc32 or 0).to_bytes(4, "big")
-        computed = {
-            "x-amz-checksum-crc32": base64.b64encode(crc).decode(),
-            **{name: base64.b64encode(h.digest()).decode() for name, h in self.hashes.items()},
-        }
+        computed = {name: base64.b64encode(h.digest()).decode() for name, h in self.hashes.items()}
         for name, value in computed.items():
             given = headers.get(name) or trailers.get(name)
             if given is not None:
@@ -789,6 +802,19 @@ def _checked_body(request: HttpRequest) -> _CheckedBody:
     ):
         raise _bad("You must provide the Content-Length HTTP header.", "MissingContentLength", 411)
     return _CheckedBody(request)
+
+
+class _Crc32:
+    """CRC32 with hashlib's update/digest interface."""
+
+    def __init__(self) -> None:
+        self.value = 0
+
+    def update(self, data: bytes) -> None:
+        self.value = zlib.crc32(data, self.value)
+
+    def digest(self) -> bytes:
+        return self.value.to_bytes(4, "big")
 
 
 class _Slice:

@@ -50,7 +50,7 @@ from stepmap.storage import escaped
 from stepmap.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
 from stepmap.storage.objects import ObjectInfo, ObjectStore, check_bucket_name, key_bytes
 
-__all__ = ["ESCAPED_DIR", "RESERVED_PREFIX", "LocalObjectStore", "plain_parts"]
+__all__ = ["DEFAULT_METADATA", "ESCAPED_DIR", "RESERVED_PREFIX", "LocalObjectStore", "plain_parts"]
 
 RESERVED_PREFIX = ".stepmap-"
 ESCAPED_DIR = ".stepmap-escaped"
@@ -58,6 +58,7 @@ _TMP_PREFIX = ".stepmap-tmp-"
 NAME_MAX = 255
 _XATTR = "user.stepmap.etag"
 _META_XATTR = "user.stepmap.meta"
+DEFAULT_METADATA = {"content-type": "binary/octet-stream"}  # what S3 stores for a PUT without headers
 _HAS_XATTR = hasattr(os, "getxattr")  # Linux only; elsewhere the ETag is computed on read
 _DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 # O_NONBLOCK: opening a FIFO someone left in the store must not hang; no effect on regular files.
@@ -594,6 +595,8 @@ def _remember_metadata(fd: int, key: str, metadata: Mapping[str, str]) -> None:
             raise OSError(errno.ENOTSUP, "no extended attributes on this platform")
         os.setxattr(fd, _META_XATTR, value)
     except OSError as exc:
+        if dict(metadata) == DEFAULT_METADATA:
+            return  # S3's default content type is what a reader assumes anyway: nothing is lost
         raise StoreError(
             f"cannot keep the metadata of object {key!r} ({exc.strerror}): this file system has no room "
             "for extended attributes; store it without metadata or on another file system"

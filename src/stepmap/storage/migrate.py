@@ -24,6 +24,7 @@ import os
 from typing import TYPE_CHECKING
 
 from stepmap.storage import escaped
+from stepmap.storage.errors import StoreError
 
 if TYPE_CHECKING:
     from stepmap.storage.local import LocalObjectStore
@@ -42,9 +43,16 @@ def ensure_plain_layout(store: LocalObjectStore) -> None:
     if os.path.exists(os.path.join(root, LAYOUT_MARKER)) or not os.path.isdir(root):
         return
     try:
-        lock = os.open(os.path.join(root, _LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
+        lock = _open_lock(root)
     except OSError:
-        return  # a read-only store: read it as it is
+        # Read-only: a plain store is read as it is; an old one would be misread, so refuse it.
+        for bucket in store.list_buckets():
+            if is_old_layout(os.path.join(root, bucket)):
+                raise StoreError(
+                    f"bucket {bucket!r} in {root!r} is in stepmap's old store layout and the store is not "
+                    "writable, so it cannot be migrated: open it once with write access"
+                ) from None
+        return
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if os.path.exists(os.path.join(root, LAYOUT_MARKER)):
@@ -64,6 +72,10 @@ def ensure_plain_layout(store: LocalObjectStore) -> None:
             f.write(_LAYOUT)
     finally:
         os.close(lock)
+
+
+def _open_lock(root: str) -> int:
+    return os.open(os.path.join(root, _LOCK), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
 
 
 def is_old_layout(bucket_dir: str) -> bool:
