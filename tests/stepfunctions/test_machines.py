@@ -137,6 +137,17 @@ def test_versions_and_aliases(sfn):
     ] == [alias]
     sfn.delete_state_machine_version(stateMachineVersionArn=v1)
     sfn.delete_state_machine_alias(stateMachineAliasArn=alias)
+    third = json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass", "Result": 3, "End": True}}})
+    revision = sfn.update_state_machine(stateMachineArn=arn["stateMachineArn"], definition=third)[
+        "revisionId"
+    ]
+    v3 = sfn.publish_state_machine_version(stateMachineArn=arn["stateMachineArn"], revisionId=revision)
+    assert v3["stateMachineVersionArn"].endswith(":3")
+    again = sfn.publish_state_machine_version(stateMachineArn=arn["stateMachineArn"])
+    assert again["stateMachineVersionArn"] == v3["stateMachineVersionArn"]  # same revision, same version
+    with pytest.raises(ClientError) as exc:
+        sfn.publish_state_machine_version(stateMachineArn=arn["stateMachineArn"], revisionId="stale")
+    assert code(exc) == "ConflictException"
     with pytest.raises(ClientError) as exc:
         sfn.describe_state_machine_alias(stateMachineAliasArn=alias)
     assert code(exc) == "ResourceNotFound"

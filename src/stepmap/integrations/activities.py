@@ -27,6 +27,11 @@ class ActivityIntegration:
     def __init__(self, tokens: ActivityTokens) -> None:
         self.tokens = tokens
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        from stepmap.integrations.callbacks import _in_process_only
+
+        return _in_process_only, ("an activity task",)
+
     def invoke(self, resource: ParsedResource, parameters: Any, ctx: TaskContext) -> Any:
         token = (ctx.context.get("Task") or {}).get("Token")
         if not token:

@@ -53,3 +53,24 @@ class CallbackIntegration:
             await self.invoke_lambda(parameters)
 
         return self.tokens.wait(token, ctx.execution_arn, ctx.state_name, ctx.heartbeat, dispatch)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _in_process_only, (".waitForTaskToken",)
+
+
+class InProcessOnly:
+    """What a server-side integration becomes when pickled into a worker process (a Distributed Map's
+    child executions): the task fails clearly instead of waiting on a token table it cannot watch."""
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def invoke(self, resource: ParsedResource, parameters: Any, ctx: TaskContext) -> Any:
+        raise StatesError(
+            "States.Runtime",
+            f"{self.what} is not available inside a Distributed Map's child executions in stepmap",
+        )
+
+
+def _in_process_only(what: str) -> InProcessOnly:
+    return InProcessOnly(what)

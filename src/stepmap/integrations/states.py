@@ -84,6 +84,11 @@ class StartExecutionIntegration:
             name = code if code.endswith("Exception") else f"{code}Exception"
             raise StatesError(f"StepFunctions.{name}", getattr(exc, "message", str(exc))) from None
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        from stepmap.integrations.callbacks import _in_process_only
+
+        return _in_process_only, ("states:startExecution",)
+
     def invoke(self, resource: ParsedResource, parameters: Any, ctx: TaskContext) -> Any:
         started = self._start(parameters, ctx, wait=resource.pattern is not None)
         if resource.pattern is None:

@@ -188,7 +188,6 @@ def register_callbacks(table: Any, service: Any) -> TaskTokens:
     import os
 
     from stepmap.asl.payload import dumps
-    from stepmap.integrations.activities import ActivityIntegration
     from stepmap.integrations.callbacks import CallbackIntegration
     from stepmap.interpreter.tasks import LAMBDA_INVOKE, HandlerInvoker, resolve_task
 
@@ -201,5 +200,4 @@ def register_callbacks(table: Any, service: Any) -> TaskTokens:
         return result
 
     table.register("lambda:invoke.waitForTaskToken", CallbackIntegration(tokens, invoke_lambda))
-    table.register("activity:*", ActivityIntegration(tokens))
     return tokens

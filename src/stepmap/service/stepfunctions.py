@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepmap.asl.payload import dumps
+from stepmap.integrations.activities import ActivityIntegration
 from stepmap.integrations.states import StartExecutionIntegration
 from stepmap.interpreter.distributed.runner import DEFAULT_MAX_CONCURRENCY
 from stepmap.interpreter.execution import execution_arn
@@ -90,6 +91,7 @@ class StepFunctions:
         self.extensions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         service.integrations.register("states:startExecution*", StartExecutionIntegration(self, ApiError))
         self.tokens: TaskTokens = service.task_tokens
+        service.integrations.register("activity:*", ActivityIntegration(self.tokens))
         self.live_map_runs = live_map_runs or LiveMapRuns()
 
     def close(self) -> None:
