@@ -37,6 +37,7 @@ __all__ = ["Executions", "epoch"]
 log = logging.getLogger("stepmap.serve")
 
 INPUT_LIMIT = 262_144
+START_GRACE_SECONDS = 0.002
 
 
 def epoch(value: Any) -> float | None:
@@ -139,14 +140,18 @@ class Executions:
                 return {"executionArn": arn, "startDate": epoch(row["record"]["startDate"])}
             raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         self.registry.add_execution(arn, machine["stateMachineArn"], meta)
-        self._launch(arn, self._run(prepared, input_value, name, JournalRun(self.journal, arn)))
+        future = self._launch(arn, self._run(prepared, input_value, name, JournalRun(self.journal, arn)))
+        # Give a short execution the moment it needs to end before the answer goes out, so that the
+        # caller's first DescribeExecution finds it ended (bounded: a long one is not waited for).
+        concurrent.futures.wait([future], timeout=START_GRACE_SECONDS)
         return {"executionArn": arn, "startDate": started.timestamp()}
 
-    def _launch(self, arn: str, coro: Coroutine[Any, Any, Any]) -> None:
+    def _launch(self, arn: str, coro: Coroutine[Any, Any, Any]) -> concurrent.futures.Future[Any]:
         future = self.loop.submit(coro)
         with self._lock:
             self.running[arn] = future
         future.add_done_callback(lambda _: self._forget(arn, future))
+        return future
 
     def _forget(self, arn: str, future: concurrent.futures.Future[Any]) -> None:
         with self._lock:
