@@ -75,6 +75,7 @@ def test_aws_cli_against_stepmap_serve(served, tmp_path):
     assert bad.returncode != 0 and "InvalidDefinition" in bad.stderr
 
 
+@pytest.mark.slow
 def test_callback_survives_kill_9_of_the_server(tmp_path):
     import subprocess
     import sys
@@ -122,6 +123,7 @@ def test_callback_survives_kill_9_of_the_server(tmp_path):
         second.kill()
 
 
+@pytest.mark.slow
 def test_parent_sync_2_with_waiting_child_survives_kill_9(tmp_path):
     from tests.stepfunctions.test_callbacks import callback_machine, read_token
     from tests.stepfunctions.test_nested import parent
