@@ -190,3 +190,25 @@ def wait(sfn, arn, status=("SUCCEEDED", "FAILED", "ABORTED", "TIMED_OUT")):
             return out
         time.sleep(0.01)
     raise AssertionError(f"{arn} did not reach {status}")
+
+
+def test_express_machines_may_not_wait(sfn):
+    waits = json.dumps(
+        {
+            "StartAt": "W",
+            "States": {
+                "W": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+                    "Parameters": {"FunctionName": "f", "Payload": {"t.$": "$$.Task.Token"}},
+                    "End": True,
+                }
+            },
+        }
+    )
+    with pytest.raises(ClientError) as exc:
+        sfn.create_state_machine(name="ex", definition=waits, roleArn=ROLE, type="EXPRESS")
+    assert code(exc) == "InvalidDefinition"
+    out = sfn.validate_state_machine_definition(definition=waits, type="EXPRESS")
+    assert out["result"] == "FAIL" and out["diagnostics"][0]["location"] == "/States/W/Resource"
+    assert sfn.validate_state_machine_definition(definition=waits)["result"] == "OK"

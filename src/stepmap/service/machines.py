@@ -43,13 +43,49 @@ def check_name(name: str, what: str = "name") -> None:
         raise ApiError("InvalidName", f"Invalid {what}: '{name}'")
 
 
-def definition_problems(text: str) -> list[Problem]:
-    """Every problem of a definition given as JSON text (parse errors included)."""
+def definition_problems(text: str, kind: str = "STANDARD") -> list[Problem]:
+    """Every problem of a definition given as JSON text (parse errors included); an EXPRESS machine
+    may not wait (activities, ``.sync``, ``.waitForTaskToken``), as AWS refuses."""
     try:
         definition = parse_definition(text)
     except InputError as exc:
         return [Problem("INVALID_JSON_DESCRIPTION", str(exc), "")]
-    return validate(definition)
+    problems = validate(definition)
+    if kind == "EXPRESS":
+        problems.extend(_express_problems(definition, ""))
+    return problems
+
+
+def _express_problems(node: Any, where: str) -> list[Problem]:
+    found = []
+    for name, state in (node.get("States") or {}).items() if isinstance(node, dict) else ():
+        if not isinstance(state, dict):
+            continue
+        at = f"{where}/States/{name.replace('~', '~0').replace('/', '~1')}"
+        resource = state.get("Resource")
+        waits = isinstance(resource, str) and (
+            ":activity:" in resource or ".sync" in resource or resource.endswith(".waitForTaskToken")
+        )
+        if state.get("Type") == "Task" and waits:
+            found.append(
+                Problem(
+                    "SCHEMA_VALIDATION_FAILED",
+                    f"Express state machines do not support the resource {resource!r}",
+                    f"{at}/Resource",
+                )
+            )
+        for i, branch in enumerate(state.get("Branches") or ()):
+            found.extend(_express_problems(branch, f"{at}/Branches/{i}"))
+        for key in ("ItemProcessor", "Iterator"):
+            processor = state.get(key)
+            mode = (
+                ((processor or {}).get("ProcessorConfig") or {}).get("Mode")
+                if isinstance(processor, dict)
+                else None
+            )
+            if isinstance(processor, dict) and mode != "DISTRIBUTED":
+                found.extend(_express_problems(processor, f"{at}/{key}"))
+    return found
 
 
 def parse_definition(text: str) -> Any:
@@ -60,8 +96,8 @@ def parse_definition(text: str) -> Any:
     return load_definition(value)
 
 
-def check_definition(text: str) -> None:
-    errors = [p for p in definition_problems(text) if p.severity == "ERROR"]
+def check_definition(text: str, kind: str = "STANDARD") -> None:
+    errors = [p for p in definition_problems(text, kind) if p.severity == "ERROR"]
     if errors:
         detail = "; ".join(f"{p.code} at {p.location or '/'}: {p.message}" for p in errors[:20])
         raise ApiError("InvalidDefinition", f"Invalid State Machine Definition: '{detail}'")
@@ -89,7 +125,7 @@ class Machines:
         name = req["name"]
         check_name(name)
         kind = req.get("type", "STANDARD")
-        check_definition(req["definition"])
+        check_definition(req["definition"], kind)
         arn = machine_arn(name)
         now = time.time()
         record: dict[str, Any] = {
@@ -144,7 +180,7 @@ class Machines:
                 "MissingRequiredParameter", "Either the definition or the roleArn must be specified"
             )
         if "definition" in changes:
-            check_definition(changes["definition"])
+            check_definition(changes["definition"], record["type"])
         if any(record.get(k) != v for k, v in changes.items()):
             record.update(changes, updateDate=time.time(), revisionId=str(uuid.uuid4()))
             self.registry.update("machines", arn, record)

@@ -131,7 +131,7 @@ class StepFunctions:
 
     def validate_state_machine_definition(self, req: dict[str, Any]) -> dict[str, Any]:
         _limit(req, "definition", DEFINITION_LIMIT)
-        problems = definition_problems(req["definition"])
+        problems = definition_problems(req["definition"], req.get("type", "STANDARD"))
         failed = any(p.severity == "ERROR" for p in problems)
         if req.get("severity", "ERROR") == "ERROR":
             problems = [p for p in problems if p.severity == "ERROR"]
