@@ -80,7 +80,9 @@ def _start_step_functions(server: EndpointServer) -> None:
         os.environ.setdefault("AWS_REGION", "us-east-1")
         os.environ.setdefault("AWS_ACCESS_KEY_ID", server.token or "stepmap")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "stepmap")
-        _ = service.facade
+        # executions a previous server left running (or waiting for a token) go on here; only
+        # `stepmap serve` adopts them, not the endpoint `stepmap run` starts for its handlers
+        service.facade.executions.resume_orphans()
 
 
 def _banner(server: EndpointServer, ctx: EndpointContext, token: str | None) -> str:

@@ -114,6 +114,4 @@ def _facade_for(ctx: Any) -> Any:
         journal=True,
         observer=live,
     )
-    facade = StepFunctions(service, live)
-    facade.executions.resume_orphans()
-    return facade
+    return StepFunctions(service, live)
