@@ -100,3 +100,46 @@ def test_no_endpoint_when_the_user_points_the_sdk_elsewhere_or_uses_real_s3(tmp_
         assert env["AWS_ENDPOINT_URL"] == server.url and server.url.startswith("http://127.0.0.1:")
     finally:
         server.stop()
+
+
+FOLDER_MAP = {
+    "StartAt": "Each",
+    "States": {
+        "Each": {
+            "Type": "Map",
+            "ItemReader": {
+                "Resource": "arn:aws:states:::s3:listObjectsV2",
+                "Parameters": {"Bucket": "copied", "Prefix": "data/"},
+            },
+            "ItemSelector": {"key.$": "$$.Map.Item.Value.Key", "size.$": "$$.Map.Item.Value.Size"},
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Pass",
+                "States": {"Pass": {"Type": "Pass", "End": True}},
+            },
+            "End": True,
+        }
+    },
+}
+
+
+def test_a_folder_copied_into_the_store_is_the_map_runs_items(tmp_path: Path) -> None:
+    # The issue this closes: `cp -r` into .stepmap/s3/<bucket>/ used to give a Map Run of 0 items.
+    source = tmp_path / "source"
+    names = ["b.csv", "a/1.csv", "a-2.csv", "Z.csv", "ü.csv"]
+    for name in names:
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
+        (source / name).write_text(name)
+    state = tmp_path / ".stepmap"
+    (state / "s3" / "copied").mkdir(parents=True)
+    subprocess.run(["cp", "-r", str(source), str(state / "s3" / "copied" / "data")], check=True)
+    (tmp_path / "flow.asl.json").write_text(json.dumps(FOLDER_MAP))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEPMAP_")}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
+    out = subprocess.run(
+        [sys.executable, "-m", "stepmap.cli", "run", "flow.asl.json", "-q"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    expected = sorted((f"data/{n}" for n in names), key=lambda k: k.encode())
+    assert json.loads(out.stdout) == [{"key": k, "size": len(k.encode()) - 5} for k in expected]

@@ -525,3 +525,18 @@ def test_delimiter_listing_past_a_big_folder(s3: Any, bucket: str, store_root: P
         + [o["Key"] for o in p.get("Contents", [])]
     ]
     assert seen == ["a", "big-file", "big/", "big0/", "c"]
+
+
+def test_conditional_writes(s3: Any, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="lock", Body=b"1", IfNoneMatch="*")["ETag"]
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"2", IfNoneMatch="*")
+    assert code(info) == "PreconditionFailed"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"3", IfMatch='"0123"')
+    assert code(info) == "PreconditionFailed"
+    s3.put_object(Bucket=bucket, Key="lock", Body=b"4", IfMatch=first)
+    assert s3.get_object(Bucket=bucket, Key="lock")["Body"].read() == b"4"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="missing", Body=b"5", IfMatch=first)
+    assert code(info) == "NoSuchKey"

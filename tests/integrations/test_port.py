@@ -144,13 +144,30 @@ def test_integration_errors_reach_catch_and_history() -> None:
     }
 
 
-def test_without_an_endpoint_the_call_is_refused_not_sent_to_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_integrations_reach_an_endpoint_over_the_services_own_store(tmp_path, monkeypatch) -> None:
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     from stepmap.service.runner import StepmapService
 
-    service = StepmapService(executor="sync")
-    with pytest.raises(stepmap.EngineError, match="local AWS endpoints"):
-        service.start_execution(_machine("arn:aws:states:::dynamodb:getItem", {"TableName": "t"}), {})
+    service = StepmapService(executor="sync", state_dir=str(tmp_path / "state"))
+    execution = service.start_execution(
+        _machine("arn:aws:states:::dynamodb:getItem", {"TableName": "nope", "Key": {"k": {"S": "1"}}}), {}
+    )
+    assert execution.status == "FAILED" and execution.error == "DynamoDB.ResourceNotFoundException"
+    assert service.aws_endpoint_url().startswith("http://127.0.0.1:")
+    service.close()
+
+
+def test_integrations_go_where_handlers_go(tmp_path, monkeypatch) -> None:
+    from stepmap.service.runner import StepmapService
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")  # the user's own endpoint: handlers use it
+    assert StepmapService(executor="sync", state_dir=str(tmp_path)).aws_endpoint_url() == "http://127.0.0.1:9"
+    monkeypatch.delenv("AWS_ENDPOINT_URL")
+    service = StepmapService(executor="sync", state_dir=str(tmp_path), endpoint=True)
+    try:
+        assert service.endpoint is not None and service.aws_endpoint_url() == service.endpoint.url
+    finally:
+        service.close()
 
 
 def test_default_table_finds_each_family() -> None:

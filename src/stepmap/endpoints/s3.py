@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import shutil
+import threading
 import zlib
 from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC, datetime, timedelta
@@ -80,6 +81,7 @@ class S3Service:
     def __init__(self, store: Callable[[], ObjectStore], uploads_dir: str | None = None) -> None:
         self._store = store
         self.uploads_dir = uploads_dir
+        self._conditional = threading.Lock()
 
     @property
     def store(self) -> ObjectStore:
@@ -337,7 +339,33 @@ class S3Service:
     def put_object(self, request: HttpRequest, bucket: str, key: str) -> HttpResponse:
         _require_bucket(self.store, bucket)
         body = _checked_body(request)
-        info = self.store.put_stream(bucket, key, cast(BinaryIO, body), _stored_headers(request.headers))
+        if_match, if_none_match = request.headers.get("If-Match"), request.headers.get("If-None-Match")
+        if if_match is None and if_none_match is None:
+            info = self.store.put_stream(bucket, key, cast(BinaryIO, body), _stored_headers(request.headers))
+            return HttpResponse(200, [("ETag", info.etag), *body.checksum_headers()])
+        if if_none_match is not None and if_none_match.strip() != "*":
+            raise _bad("If-None-Match on PutObject supports only *", "NotImplemented", 501)
+        # Conditional writes: the check and the write are one step for every writer through this endpoint
+        # (a process writing the directory directly is not held back).
+        with self._conditional:
+            try:
+                current: ObjectInfo | None = self.store.head(bucket, key)
+            except NoSuchKey:
+                current = None
+            if if_none_match is not None and current is not None:
+                raise _bad(
+                    "At least one of the pre-conditions you specified did not hold", "PreconditionFailed", 412
+                )
+            if if_match is not None:
+                if current is None:
+                    raise NoSuchKey(bucket, key)
+                if current.etag.strip('"') not in _etags(if_match):
+                    raise _bad(
+                        "At least one of the pre-conditions you specified did not hold",
+                        "PreconditionFailed",
+                        412,
+                    )
+            info = self.store.put_stream(bucket, key, cast(BinaryIO, body), _stored_headers(request.headers))
         return HttpResponse(200, [("ETag", info.etag), *body.checksum_headers()])
 
     def copy_object(self, request: HttpRequest, bucket: str, key: str) -> HttpResponse:

@@ -65,6 +65,7 @@ def build_json_services(ctx: EndpointContext) -> dict[str, JsonService]:
     services: dict[str, JsonService] = {}
 
     # DynamoDB (branch i11b): its one registration line goes below.
+    services.update(_dynamodb(ctx))
 
     # Step Functions (branch i13): its one registration line goes below.
     services["AWSStepFunctions"] = _stepfunctions(ctx)
@@ -76,6 +77,14 @@ def _stepfunctions(ctx: EndpointContext) -> JsonService:
     from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
 
     return StepFunctionsEndpoint(ctx)
+
+
+def _dynamodb(ctx: EndpointContext) -> dict[str, JsonService]:
+    """DynamoDB over the embedded SQLite tables (none when tables are on a real DynamoDB)."""
+    from stepmap.endpoints.dynamodb import TARGET_PREFIX, dynamodb_service
+
+    service = dynamodb_service(ctx)
+    return {} if service is None else {TARGET_PREFIX: service}
 
 
 def build_rest_service(ctx: EndpointContext) -> RestService | None:

@@ -84,6 +84,8 @@ def call_api(clients: Clients, service: str, prefix: str, operation: str, parame
             f"{message} (Service: {prefix}, Status Code: {meta.get('HTTPStatusCode', 400)}, "
             f"Request ID: {meta.get('RequestId', '')})"
         )
+        if prefix == "S3" and code in ("404", "NotFound"):  # HEAD responses carry no error document
+            code = "NoSuchBucket" if operation == "HeadBucket" else "NoSuchKey"
         raise StatesError(error_name(prefix, code), cause) from None
     except (ParamValidationError, TypeError) as exc:
         raise StatesError("States.TaskFailed", f"{operation}: {exc}") from None

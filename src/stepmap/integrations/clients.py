@@ -20,6 +20,8 @@ from stepmap.errors import EngineError
 
 __all__ = ["Clients"]
 
+_PROCESS_CLIENTS: dict[tuple[str, str, str, int], Any] = {}  # boto3 clients are thread-safe
+
 
 class Clients:
     def __init__(
@@ -51,6 +53,11 @@ class Clients:
             found = self._clients.get(service)
             if found is not None:
                 return found
+            shared = (self.endpoint_url(), self.region, service, os.getpid())
+            found = _PROCESS_CLIENTS.get(shared)
+            if found is not None:  # a worker unpickles a Clients per chunk: reuse the process's client
+                self._clients[service] = found
+                return found
             import boto3
             from botocore.config import Config
 
@@ -68,7 +75,7 @@ class Clients:
                     read_timeout=300,
                 ),
             )
-            self._clients[service] = client
+            self._clients[service] = _PROCESS_CLIENTS[shared] = client
             return client
 
     def __getstate__(self) -> dict[str, Any]:

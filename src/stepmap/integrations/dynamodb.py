@@ -36,6 +36,7 @@ _MODELED = {
     "TransactionConflictException",
     "RequestLimitExceeded",
     "InternalServerErrorException",
+    "SdkClientException",  # the call never reached the service (what definitions Retry on)
 }
 
 

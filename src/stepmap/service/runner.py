@@ -8,6 +8,7 @@ the clock, and the Distributed Map runner.
 from __future__ import annotations
 
 import os
+import threading
 import time
 import uuid
 from collections.abc import Iterator, Mapping
@@ -20,7 +21,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
-from stepmap.errors import DefinitionError, EngineError, InputError, Problem
+from stepmap.errors import DefinitionError, InputError, Problem
 from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -52,6 +53,7 @@ class PreparedMachine:
     name: str
 
 
+_ENDPOINT_LOCK = threading.Lock()
 _NAME_FORBIDDEN = set(' <>{}[]?*"#%\\^|~`$&,;:/')
 
 
@@ -188,6 +190,7 @@ class StepmapService:
         self.map_runs: list[MapRun] = []
         self._store: ObjectStore | None = None
         self._integrations: Any = None
+        self._endpoint: Any = None  # the endpoint server integrations reach, started on first use
 
     @property
     def integrations(self) -> Any:
@@ -203,20 +206,30 @@ class StepmapService:
         return self._integrations
 
     def aws_endpoint_url(self) -> str:
-        """Where the local AWS endpoints listen (called on an integration's first call)."""
+        """Where integrations (``aws-sdk:s3:*``, ``dynamodb:*``) send their calls: where handlers' boto3
+        goes. The endpoint this service started for its handlers; else ``AWS_ENDPOINT_URL`` when the user
+        set one (handlers use it too); else an endpoint over this service's own store and tables, started
+        on an ephemeral loopback port on first use, so the objects are the ones ItemReader sees."""
+        if self.endpoint is not None:
+            return str(self.endpoint.url)
         url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
-        if not url:
-            raise EngineError(
-                "service integrations need stepmap's local AWS endpoints: start them with `stepmap serve` "
-                "and set AWS_ENDPOINT_URL"
-            )
-        return url
+        if url:
+            return url
+        with _ENDPOINT_LOCK:
+            if self._endpoint is None:
+                from stepmap.endpoints import EndpointContext, build_server
+
+                self._endpoint = build_server(EndpointContext(self.env)).start()
+        return str(self._endpoint.url)
 
     def close(self) -> None:
         """Stop the endpoint this service started for its handlers, if any."""
         if self.endpoint is not None:
             self.endpoint.stop()
             self.endpoint = None
+        if self._endpoint is not None:  # the one integrations started
+            self._endpoint.stop()
+            self._endpoint = None
 
     @property
     def store(self) -> ObjectStore:
