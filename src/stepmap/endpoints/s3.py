@@ -4,7 +4,8 @@ Served: ListBuckets, CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, 
 ListObjectsV2 and ListObjects (prefix, delimiter, pagination, start-after/marker, ``encoding-type=url``);
 GetObject (ranges, conditional headers, ``response-*`` overrides), HeadObject, PutObject (``Content-MD5``
 and CRC32/SHA checksums verified before anything is stored; ``aws-chunked`` bodies), CopyObject,
-DeleteObject, DeleteObjects; multipart upload (Create, UploadPart, UploadPartCopy, Complete, Abort).
+DeleteObject, DeleteObjects; multipart upload (Create, UploadPart, UploadPartCopy, Complete, Abort,
+ListParts, ListMultipartUploads); conditional PutObject (If-None-Match: *, If-Match).
 Path-style (``/bucket/key``) and virtual-host style (``bucket.localhost``, ``bucket.s3.amazonaws.com``)
 addressing; presigned URLs (their expiry is enforced, signatures are not checked, as for every request
 on loopback). Anything else is ``NotImplemented`` (501), never a wrong answer.
@@ -161,7 +162,9 @@ class S3Service:
                 return self.complete_upload(request, bucket, key, query["uploadId"])
             if method == "DELETE":
                 return self.abort_upload(bucket, key, query["uploadId"])
-            raise _not_implemented(method, "uploadId (ListParts)")
+            if method == "GET":
+                return self.list_parts(bucket, key, query)
+            raise _not_implemented(method, "uploadId")
         if method == "POST" and "uploads" in query:
             return self.create_upload(request, bucket, key)
         subresources = sorted(set(query) & _OBJECT_SUBRESOURCES)
@@ -184,6 +187,8 @@ class S3Service:
         if method == "GET" and "location" in query:
             _require_bucket(store, bucket)
             return _xml("LocationConstraint", [])
+        if method == "GET" and "uploads" in query:
+            return self.list_uploads(bucket, query)
         if method == "GET" and "versioning" in query:
             _require_bucket(store, bucket)
             return _xml("VersioningConfiguration", [])
@@ -535,6 +540,68 @@ class S3Service:
         shutil.rmtree(folder, ignore_errors=True)
         return HttpResponse(204)
 
+    def list_parts(self, bucket: str, key: str, query: Mapping[str, str]) -> HttpResponse:
+        folder, _ = self._upload(bucket, key, query["uploadId"])
+        marker = _int_param(query, "part-number-marker", 0)
+        limit = min(_int_param(query, "max-parts", 1000), 1000)
+        numbers = sorted(int(n) for n in os.listdir(folder) if n.isdigit() and int(n) > marker)
+        page, truncated = numbers[:limit], len(numbers) > limit
+        parts = [element("Bucket", bucket), element("Key", key), element("UploadId", query["uploadId"])]
+        parts += [element("PartNumberMarker", marker), element("MaxParts", limit)]
+        parts.append(element("IsTruncated", "true" if truncated else "false"))
+        if truncated:
+            parts.append(element("NextPartNumberMarker", page[-1]))
+        for number in page:
+            path = os.path.join(folder, f"{number:05d}")
+            with open(path + ".etag", encoding="ascii") as f:
+                etag = f.read()
+            st = os.stat(path)
+            modified = iso(datetime.fromtimestamp(st.st_mtime, UTC))
+            parts.append(
+                f"<Part>{element('PartNumber', number)}{element('LastModified', modified)}"
+                f"{element('ETag', etag)}{element('Size', st.st_size)}</Part>"
+            )
+        return _xml("ListPartsResult", parts)
+
+    def list_uploads(self, bucket: str, query: Mapping[str, str]) -> HttpResponse:
+        _require_bucket(self.store, bucket)
+        prefix = query.get("prefix", "")
+        key_marker, id_marker = query.get("key-marker", ""), query.get("upload-id-marker", "")
+        limit = min(_int_param(query, "max-uploads", 1000), 1000)
+        found = []
+        top = self.uploads_dir or ""
+        for upload_id in sorted(os.listdir(top)) if top and os.path.isdir(top) else []:
+            try:
+                with open(os.path.join(top, upload_id, "upload.json"), encoding="utf-8") as f:
+                    record = json.load(f)
+                initiated = os.stat(os.path.join(top, upload_id, "upload.json")).st_mtime
+            except (OSError, ValueError):
+                continue
+            key = record.get("key", "")
+            after = (key, upload_id) > (key_marker, id_marker if key_marker else "")
+            if record.get("bucket") == bucket and key.startswith(prefix) and after:
+                found.append((key, upload_id, initiated))
+        found.sort()
+        page, truncated = found[:limit], len(found) > limit
+        parts = [
+            element("Bucket", bucket),
+            element("KeyMarker", key_marker),
+            element("UploadIdMarker", id_marker),
+        ]
+        if truncated:
+            parts += [element("NextKeyMarker", page[-1][0]), element("NextUploadIdMarker", page[-1][1])]
+        parts += [element("Prefix", prefix), element("MaxUploads", limit)]
+        parts.append(element("IsTruncated", "true" if truncated else "false"))
+        who = "<ID>stepmap</ID><DisplayName>stepmap</DisplayName>"
+        for key, upload_id, initiated in page:
+            when = iso(datetime.fromtimestamp(initiated, UTC))
+            parts.append(
+                f"<Upload>{element('Key', key)}{element('UploadId', upload_id)}"
+                f"<Initiator>{who}</Initiator><Owner>{who}</Owner><StorageClass>STANDARD</StorageClass>"
+                f"{element('Initiated', when)}</Upload>"
+            )
+        return _xml("ListMultipartUploadsResult", parts)
+
 
 _OBJECT_SUBRESOURCES = {
     "acl", "tagging", "retention", "legal-hold", "torrent", "restore", "select", "attributes", "versionId",
@@ -546,6 +613,16 @@ _BUCKET_SUBRESOURCES = {
     "object-lock", "accelerate", "requestPayment", "analytics", "metrics", "inventory", "intelligent-tiering",
     "policyStatus",
 }  # fmt: skip
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
+    try:
+        value = int(query.get(name, default))
+    except ValueError:
+        raise _bad(f"Provided {name} not an integer or within integer range") from None
+    if value < 0:
+        raise _bad(f"Argument {name} must be an integer between 0 and 2147483647")
+    return value
 
 
 def _not_implemented(method: str, what: str) -> RestError:
