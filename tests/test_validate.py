@@ -365,14 +365,14 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "waitForTaskToken",
-        one(task(Resource=LAMBDA_INVOKE + ".waitForTaskToken", Parameters={"FunctionName": "f"})),
+        "lambda invoke .sync",
+        one(task(Resource=LAMBDA_INVOKE + ".sync", Parameters={"FunctionName": "f"})),
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "activity",
+        "activity (served by stepmap serve's GetActivityTask)",
         one(task(Resource="arn:aws:states:us-east-1:123456789012:activity:a")),
-        {("INVALID_RESOURCE", "/States/S/Resource")},
+        set(),
     ),
     ("bad function name", one(task(Resource="my function")), {("INVALID_RESOURCE", "/States/S/Resource")}),
     (

@@ -388,27 +388,105 @@ def stop(execution: str, state_dir: str | None) -> None:
     "--token", envvar="STEPMAP_ENDPOINT_TOKEN", default=None, help="Clients' access key id must equal it."
 )
 @click.option("--log", is_flag=True, help="Log every request on stderr.")
+@click.option(
+    "--function",
+    "function",
+    multiple=True,
+    metavar="NAME=MODULE:ATTR",
+    help="Register a handler (repeatable).",
+)
+@click.option(
+    "--functions", multiple=True, metavar="MODULE", help="Register every public function of a module."
+)
+@click.option("--code", multiple=True, metavar="DIR", help="Put DIR on the import path for handlers.")
+@click.option(
+    "--executor",
+    type=click.Choice(["local", "sync"]),
+    default="local",
+    show_default=True,
+    help="Handler executor.",
+)
 @store_options
 def serve(
     port: int,
     host: str,
     token: str | None,
     log: bool,
+    function: tuple[str, ...],
+    functions: tuple[str, ...],
+    code: tuple[str, ...],
+    executor: str,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
 ) -> None:
-    """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted."""
+    """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted.
+
+    Step Functions executions started through the API run in this process, with the handlers registered
+    by --function/--functions/--code as for `stepmap run`."""
     from stepmap.endpoints.serve import serve_until_signal
 
     try:
+        run_options = {
+            "functions": _registry(function, functions, code),
+            "code_paths": code,
+            "executor": executor,
+        }
         serve_until_signal(
-            host, port, token=token, log=log, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir
+            host,
+            port,
+            token=token,
+            log=log,
+            store=store,
+            s3_endpoint=s3_endpoint,
+            state_dir=state_dir,
+            run_options=run_options,
         )
     except InputError as exc:
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+def _send_task(state_dir: str | None, token: str, answer: dict[str, Any]) -> None:
+    import os
+
+    from stepmap.journal.registry import Registry
+    from stepmap.service.callbacks import send_to_registry
+    from stepmap.service.machines import ApiError
+
+    directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+    path = os.path.join(directory, "journal.sqlite")
+    if not os.path.exists(path):
+        _fail(f"no journal in {directory!r}: no task waits for a token there (pass --state-dir)")
+    try:
+        send_to_registry(Registry(path), token, answer)
+    except ApiError as exc:
+        _fail(f"{exc.code}: {exc.message}")
+
+
+@main.command(name="send-task-success")
+@click.argument("token")
+@click.argument("output", metavar="OUTPUT_JSON|@FILE")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def send_task_success(token: str, output: str, state_dir: str | None) -> None:
+    """Answer a .waitForTaskToken task: its result is OUTPUT (the task's execution goes on at once when
+    `stepmap serve` runs it, or when it is next resumed)."""
+    try:
+        value = _read_input(output)
+    except InputError as exc:
+        _fail(str(exc))
+    _send_task(state_dir, token, {"status": "SUCCEEDED", "output": json.dumps(value)})
+
+
+@main.command(name="send-task-failure")
+@click.argument("token")
+@click.option("--error", default=None, help="The error name the task fails with.")
+@click.option("--cause", default=None, help="A description of the failure.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def send_task_failure(token: str, error: str | None, cause: str | None, state_dir: str | None) -> None:
+    """Fail a .waitForTaskToken task with ERROR and CAUSE."""
+    _send_task(state_dir, token, {"status": "FAILED", "error": error, "cause": cause})
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -34,6 +34,8 @@ _SERVICE_ARN = re.compile(
     r"(?P<action>[A-Za-z0-9_-]+)(?:\.(?P<pattern>sync(?::2)?|waitForTaskToken))?"
 )
 
+_ACTIVITY_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:activity:(?P<name>[^:/\s]{1,80})")
+
 
 @dataclass(frozen=True)
 class ParsedResource:
@@ -61,6 +63,9 @@ class ParsedResource:
 def parse_resource(arn: str) -> ParsedResource | None:
     """The service integration ``arn`` names, or None when it is not a ``states:::`` service ARN (or is
     the request-response ``lambda:invoke``, which the Lambda path runs)."""
+    activity = _ACTIVITY_ARN.fullmatch(arn)
+    if activity is not None:  # an activity: workers poll GetActivityTask for its tasks
+        return ParsedResource(arn, "activity", activity["name"])
     m = _SERVICE_ARN.fullmatch(arn)
     if m is None or (m["service"] == "lambda" and m["action"] == "invoke" and m["pattern"] is None):
         return None  # plain lambda:invoke keeps the Lambda path
@@ -73,6 +78,10 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "dynamodb": (frozenset({"getItem", "putItem", "updateItem", "deleteItem"}), frozenset({None})),
     "aws-sdk:s3": (None, frozenset({None})),
     "aws-sdk:dynamodb": (None, frozenset({None})),
+    # the Step Functions API (stepmap serve): callbacks
+    "lambda": (frozenset({"invoke"}), frozenset({"waitForTaskToken"})),
+    "states": (frozenset({"startExecution"}), frozenset({None, "sync", "sync:2"})),
+    "activity": (None, frozenset({None})),
 }
 
 

@@ -39,10 +39,13 @@ def serve_until_signal(
     s3_endpoint: str | None = None,
     state_dir: str | None = None,
     ready: Any = None,
+    run_options: dict[str, Any] | None = None,
 ) -> None:
     """Serve until SIGINT or SIGTERM, then stop accepting, let running requests end, and return."""
     ctx = EndpointContext.from_options(store, s3_endpoint, state_dir)
+    ctx.run_options = run_options or {}  # Step Functions: functions, code paths, executor
     server = build_server(ctx, host, port, token=token, log=log)
+    _start_step_functions(server)
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -62,6 +65,24 @@ def serve_until_signal(
             signal.signal(sig, handler)
         server.close()
         print("stepmap: endpoint stopped", file=sys.stderr, flush=True)
+
+
+def _start_step_functions(server: EndpointServer) -> None:
+    """Build the Step Functions facade now (not on the first request), so that executions a previous
+    server left running (or waiting for a task token) resume at once."""
+    from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
+
+    service = server.json_services.get("AWSStepFunctions")
+    if isinstance(service, StepFunctionsEndpoint):
+        # handlers (in worker processes too) reach this endpoint with boto3: to send task tokens back
+        os.environ.setdefault("AWS_ENDPOINT_URL", server.url)
+        os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+        os.environ.setdefault("AWS_REGION", "us-east-1")
+        os.environ.setdefault("AWS_ACCESS_KEY_ID", server.token or "stepmap")
+        os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "stepmap")
+        # executions a previous server left running (or waiting for a token) go on here; only
+        # `stepmap serve` adopts them, not the endpoint `stepmap run` starts for its handlers
+        service.facade.executions.resume_orphans()
 
 
 def _banner(server: EndpointServer, ctx: EndpointContext, token: str | None) -> str:

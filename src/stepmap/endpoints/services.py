@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from stepmap.endpoints.protocol import JsonService, RestService
 
@@ -28,6 +28,7 @@ class EndpointContext:
         self.env = dict(env)
         self.state_dir = os.path.abspath(self.env.get("STEPMAP_STATE_DIR") or ".stepmap")
         self._store: ObjectStore | None = None
+        self.run_options: dict[str, Any] = {}  # how Step Functions runs executions: functions, executor
 
     @classmethod
     def from_options(
@@ -67,8 +68,15 @@ def build_json_services(ctx: EndpointContext) -> dict[str, JsonService]:
     services.update(_dynamodb(ctx))
 
     # Step Functions (branch i13): its one registration line goes below.
+    services["AWSStepFunctions"] = _stepfunctions(ctx)
 
     return services
+
+
+def _stepfunctions(ctx: EndpointContext) -> JsonService:
+    from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
+
+    return StepFunctionsEndpoint(ctx)
 
 
 def _dynamodb(ctx: EndpointContext) -> dict[str, JsonService]:

@@ -76,6 +76,8 @@ class TaskContext:
     context: dict[str, Any]  # the Context object ($$) of this attempt
     timeout: float | None = None
     heartbeat: float | None = None
+    # the same for a rerun of this very attempt (a resumed execution): names what the task starts
+    attempt_id: str | None = None
 
 
 class TaskIntegration(Protocol):

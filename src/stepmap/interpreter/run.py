@@ -139,7 +139,7 @@ class Frame:
 class StateCall:
     """What one attempt at a state knows: used to build references and the context object lazily."""
 
-    __slots__ = ("entered", "frame", "retry_count", "run", "state")
+    __slots__ = ("entered", "frame", "retry_count", "run", "state", "task_token")
 
     def __init__(self, run: Run, frame: Frame, state: model.State, entered: datetime, retry_count: int):
         self.run = run
@@ -147,6 +147,7 @@ class StateCall:
         self.state = state
         self.entered = entered
         self.retry_count = retry_count
+        self.task_token: str | None = None  # $$.Task.Token of a .waitForTaskToken Task
 
     def context(self, map_item: dict[str, Any] | None = None) -> dict[str, Any]:
         ctx: dict[str, Any] = {
@@ -157,7 +158,7 @@ class StateCall:
                 "RetryCount": self.retry_count,
             },
             "StateMachine": {"Id": self.run.state_machine_arn, "Name": self.run.state_machine_name},
-            "Task": {},
+            "Task": {} if self.task_token is None else {"Token": self.task_token},
         }
         item = map_item if map_item is not None else self.frame.map_item
         if item is not None:

@@ -13,6 +13,8 @@ branches and Map iterations overlap their calls), and inline when a worker drive
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import inspect
 from typing import Any
 
@@ -23,7 +25,7 @@ from stepmap.errors import StatesError
 from stepmap.interpreter.ports import TaskContext
 from stepmap.interpreter.run import PAYLOAD_LIMIT, StateCall
 
-__all__ = ["invoke_service_task"]
+__all__ = ["invoke_service_task", "task_token"]
 
 _TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 
@@ -46,17 +48,21 @@ async def invoke_service_task(
             "States.Runtime", f"Resource {resource.arn!r}: no integration for '{resource.service}' configured"
         )
     parameters_json = dumps(parameters)
-    cursor.add(
-        "TaskScheduled",
-        {
-            **common,
-            "region": run.invoker.region,
-            "parameters": parameters_json,
-            **({"timeoutInSeconds": int(timeout)} if timeout else {}),
-            **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {}),
-        },
-    )
-    cursor.add("TaskStarted", common)
+    limits = {
+        **({"timeoutInSeconds": int(timeout)} if timeout else {}),
+        **({"heartbeatInSeconds": int(heartbeat)} if heartbeat else {}),
+    }
+    activity = resource.service == "activity"  # Activity* events, as AWS records activity tasks
+    if activity:
+        common = {}
+        details = {"resource": resource.arn, "input": parameters_json, "inputDetails": {"truncated": False}}
+        cursor.add("ActivityScheduled", {**details, **limits})
+        cursor.add("ActivityStarted", None)
+    else:
+        details = {**common, "region": run.invoker.region, "parameters": parameters_json}
+        cursor.add("TaskScheduled", {**details, **limits})
+        cursor.add("TaskStarted", common)
+    prefix = "Activity" if activity else "Task"
     ctx = TaskContext(
         state_name=state.name,
         execution_arn=run.execution_arn,
@@ -65,6 +71,7 @@ async def invoke_service_task(
         context=call.context(),
         timeout=timeout,
         heartbeat=heartbeat,
+        attempt_id=call.task_token or task_token(call),
     )
     try:
         result = await _call(integration, resource, parameters, ctx, timeout)
@@ -76,11 +83,33 @@ async def invoke_service_task(
                 "of bytes service limit.",
             )
     except StatesError as exc:
-        kind = "TaskTimedOut" if exc.error in _TIMEOUTS else "TaskFailed"
-        cursor.add(kind, {**common, "error": exc.error, "cause": exc.cause or ""})
+        kind = "TimedOut" if exc.error in _TIMEOUTS else "Failed"
+        cursor.add(prefix + kind, {**common, "error": exc.error, "cause": exc.cause or ""})
         raise exc from None
-    cursor.add("TaskSucceeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
+    cursor.add(prefix + "Succeeded", {**common, "output": result_json, "outputDetails": {"truncated": False}})
     return result
+
+
+def task_token(call: StateCall) -> str:
+    """The task token of one attempt at a ``.waitForTaskToken`` Task.
+
+    Derived from where the attempt is (execution, redrive, the id of its StateEntered event, state, retry,
+    Map item), not drawn at random, so that an execution resumed after its process died runs the same
+    attempt with the same token, and an answer sent meanwhile still reaches it."""
+    run, item = call.run, call.frame.map_item
+    seed = "|".join(
+        str(part)
+        for part in (
+            run.execution_arn,
+            run.redrive_count,
+            call.frame.cursor.last,
+            call.state.name,
+            call.retry_count,
+            item.get("Index", "") if item else "",
+        )
+    )
+    digest = hashlib.sha256(seed.encode()).digest()
+    return "AQ" + base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 async def _call(

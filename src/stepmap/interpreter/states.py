@@ -20,7 +20,7 @@ from stepmap.asl.resources import parse_resource
 from stepmap.asl.timestamps import parse_timestamp
 from stepmap.errors import StatesError
 from stepmap.interpreter.run import PAYLOAD_LIMIT, Frame, StateCall
-from stepmap.interpreter.service_tasks import invoke_service_task
+from stepmap.interpreter.service_tasks import invoke_service_task, task_token
 from stepmap.interpreter.tasks import lambda_envelope, resolve_task
 
 __all__ = [
@@ -122,10 +122,15 @@ _TIMEOUTS = ("States.Timeout", "States.HeartbeatTimeout")
 
 async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
+    service = parse_resource(state.resource)
+    callback = service is not None and (
+        service.pattern == "waitForTaskToken" or service.service == "activity"
+    )
+    if callback:  # $$.Task.Token is there for Parameters to pass on
+        call.task_token = task_token(call)
     parameters = (
         state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
     )
-    service = parse_resource(state.resource)
     target = resolve_task(state.resource, parameters) if service is None else None
     timeout = state.timeout_seconds
     if state.timeout_seconds_path is not None:
@@ -139,7 +144,9 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     heartbeat_bound = heartbeat is not None and (timeout is None or heartbeat < timeout)
     if target is None:  # a service integration: dynamodb:putItem, aws-sdk:s3:listObjectsV2, ...
         assert service is not None
-        result = await invoke_service_task(service, state, parameters, call, limit, heartbeat)
+        # a callback's heartbeat is renewed by SendTaskHeartbeat: the integration watches it, not a timer
+        bound = timeout if callback else limit
+        result = await invoke_service_task(service, state, parameters, call, bound, heartbeat)
         return _task_output(state, raw, call, result)
     payload_json = dumps(target.payload)
     size_check(state, payload_json)

@@ -200,6 +200,9 @@ class StepmapService:
             from stepmap.integrations import default_integrations
 
             self._integrations = default_integrations(self.aws_endpoint_url)
+            from stepmap.service.callbacks import register_callbacks
+
+            self.task_tokens = register_callbacks(self._integrations, self)  # .waitForTaskToken
         return self._integrations
 
     def aws_endpoint_url(self) -> str:

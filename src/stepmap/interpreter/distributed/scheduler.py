@@ -97,6 +97,7 @@ class MapRunScheduler:
         self.attempts: dict[int, int] = {}  # chunk sequence number -> runs of that chunk so far
         self.chunk_retries = 0
         self.outputs: list[Any] | None = None if writer is not None else []
+        self.prior_outputs: dict[int, Any] | None = None  # a redrive: earlier outputs by child index
         self.output_bytes = 0
         self.failed_items = 0
         self.last_progress = 0.0
@@ -124,8 +125,17 @@ class MapRunScheduler:
             self.emitted_upto = previous["emitted_upto"]
             self.failed_items = previous.get("failed_items", 0)
             self.first_failure = previous.get("first_failure")
+            if self.writer is None and "outputs" in previous:
+                self.outputs = previous["outputs"]
+                self.output_bytes = previous.get("output_bytes", 0)
         if self.pending_boundary is not None and self.journal is not None:
             self.redo = self.journal.map_run_redrive_children(self.map_run.map_run_arn)
+        if redrive and self.writer is None and previous.get("outputs") is not None:
+            # The outputs of the children that succeeded before (every index below the boundary but
+            # the failed ones, in order); the redriven children's outputs go in among them.
+            done = [i for i in range(previous["emitted_upto"]) if i not in (self.redo or set())]
+            self.prior_outputs = dict(zip(done, previous["outputs"]))
+            self.output_bytes = previous.get("output_bytes", 0)
         self.emitted_items, self.emitted_executions = items, executions
         self.map_run.items, self.map_run.executions = (
             _counters(items.to_json()),
@@ -228,6 +238,8 @@ class MapRunScheduler:
         failure: StatesError | None = None
         try:
             while True:
+                # UpdateMapRun may change the Map Run's settings while it runs: read them each turn
+                self.window = max(1, min(self.map_run.max_concurrency, 2 * self.owner.workers + 2))
                 while failure is None and not self.exhausted and len(in_flight) < self.window:
                     chunk = self._next_chunk()
                     if not chunk:
@@ -237,6 +249,7 @@ class MapRunScheduler:
                     in_flight[self._submit(chunk)] = (seq, chunk)
                 if not in_flight:
                     break
+                self._progress()  # after new chunks started: observers see the children in flight
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for fut in done:
                     seq, chunk = in_flight.pop(fut)
@@ -247,7 +260,6 @@ class MapRunScheduler:
                         continue
                     indexes = [child[0] for child in chunk]
                     failure = self._finish(seq, indexes, fut.result()) or failure
-                self._progress()
                 if self.journal is not None and self.journal.should_stop():
                     raise ExecutionAborted()
             if failure is None:
@@ -291,7 +303,7 @@ class MapRunScheduler:
         if chunk.logs:
             self.call.run.logs.append(chunk.logs)
         # Adapt the chunk size so that one message carries about TARGET_CHUNK_SECONDS of work.
-        if self.settings.max_concurrency > 1 and chunk.count:
+        if self.map_run.max_concurrency > 1 and chunk.count:
             per_child = max(chunk.duration / chunk.count, 1e-6)
             wanted = int(TARGET_CHUNK_SECONDS / per_child)
             self.chunk_size = max(1, min(MAX_CHUNK_CHILDREN, wanted, self.chunk_size * 4))
@@ -330,12 +342,17 @@ class MapRunScheduler:
             texts = chunk.outputs
             if texts is None:  # in-state NONE records, rendered by the worker
                 texts = [json.dumps(r) for r in json.loads(b"[" + chunk.succeeded + b"]")]
-            for text in texts:
+            not_ok = {index for index, *_ in chunk.failed}
+            succeeded = [index for index in indexes if index not in not_ok]
+            for index, text in zip(succeeded, texts):
                 self.output_bytes += len(text.encode()) + 1
                 if self.output_bytes > PAYLOAD_LIMIT:
                     self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs
                     break
-                self.outputs.append(json.loads(text))
+                if self.prior_outputs is not None:  # a redrive: slot it in among the earlier outputs
+                    self.prior_outputs[index] = json.loads(text)
+                else:
+                    self.outputs.append(json.loads(text))
         written = sum(chunk.items.values())
         self.map_run.items.results_written += written
         self.map_run.executions.results_written += chunk.count
@@ -371,12 +388,17 @@ class MapRunScheduler:
             "execution_redrive_count": self.call.run.redrive_count,
             "writer": self.writer.state() if self.writer is not None and writer else None,
         }
+        if self.writer is None:
+            # Without a ResultWriter the outputs so far are the state's result (at most 256 KiB): a
+            # resumed Map Run starts from them, or it would return only the children it ran itself.
+            data["outputs"] = self.outputs
+            data["output_bytes"] = self.output_bytes
         if self.map_run.status == "SUCCEEDED":
             data["result"] = result
         self.journal.map_run_checkpoint(self.map_run, self.state.name, data)
 
     def _count_exceeded(self) -> StatesError | None:
-        count, percentage = self.settings.tolerated_count, self.settings.tolerated_percentage
+        count, percentage = self.map_run.tolerated_failure_count, self.map_run.tolerated_failure_percentage
         if count is None and percentage is None:
             count = 0
         if count is not None and self.failed_items > count:
@@ -386,7 +408,7 @@ class MapRunScheduler:
         return None
 
     def _percentage_exceeded(self) -> StatesError | None:
-        percentage = self.settings.tolerated_percentage
+        percentage = self.map_run.tolerated_failure_percentage
         total = self.map_run.items.total
         if percentage is not None and total and self.failed_items * 100.0 / total > percentage:
             return StatesError("States.ExceedToleratedFailureThreshold", THRESHOLD_CAUSE)
@@ -425,6 +447,8 @@ class MapRunScheduler:
             return {"MapRunArn": self.map_run.map_run_arn, "ResultWriterDetails": details}
         if failure is not None:
             raise failure
+        if self.outputs is not None and self.prior_outputs is not None:
+            self.outputs = [self.prior_outputs[index] for index in sorted(self.prior_outputs)]
         if self.outputs is None:
             raise StatesError(
                 "States.DataLimitExceeded",
