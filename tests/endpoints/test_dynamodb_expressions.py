@@ -66,6 +66,8 @@ def test_conditions(text: str, expected: bool) -> None:
         ("#nope = :one", "attribute name: #nope"),
         ("a = :one ; drop", 'token: ";"'),
         ("attribute_type(a, :one)", "Invalid attribute type name"),
+        ("status = :one", "Attribute name is a reserved keyword; reserved keyword: status"),
+        ("a.Data = :one", "reserved keyword: Data"),
     ],
 )
 def test_condition_errors_name_the_problem(text: str, message: str) -> None:
