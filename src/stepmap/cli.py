@@ -144,6 +144,13 @@ def main() -> None:
 @click.option("--name", default=None, help="Execution name (default: a generated UUID).")
 @click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+@click.option(
+    "--mock-config",
+    default=None,
+    metavar="FILE",
+    help="Step Functions Local's MockConfigFile.json: mocked Task results (with --test-case).",
+)
+@click.option("--test-case", default=None, metavar="NAME", help="The test case of --mock-config to run.")
 @store_options
 def run(
     definition: str,
@@ -156,6 +163,8 @@ def run(
     name: str | None,
     history: bool,
     quiet: bool,
+    mock_config: str | None,
+    test_case: str | None,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -188,6 +197,8 @@ def run(
                 journal=True,
                 ray_address=ray_address,
                 endpoint=endpoint.url if endpoint is not None else False,
+                mock_config=mock_config,
+                test_case=test_case,
             )
             execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:
