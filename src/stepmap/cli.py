@@ -176,6 +176,8 @@ def run(
 
     try:
         value = _read_input(input_text)
+        if mock_config is not None and test_case is None:
+            raise InputError("--mock-config needs the test case to run (--test-case NAME)")
         endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
         registry = _registry(function, functions, code)
         with ExitStack() as stack:
@@ -417,6 +419,13 @@ def stop(execution: str, state_dir: str | None) -> None:
     show_default=True,
     help="Handler executor.",
 )
+@click.option(
+    "--mock-config",
+    default=None,
+    metavar="FILE",
+    help="Step Functions Local's MockConfigFile.json: StartExecution on '<stateMachineArn>#<TestCase>' "
+    "runs that test case's mocks.",
+)
 @store_options
 def serve(
     port: int,
@@ -427,6 +436,7 @@ def serve(
     functions: tuple[str, ...],
     code: tuple[str, ...],
     executor: str,
+    mock_config: str | None,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -443,6 +453,10 @@ def serve(
             "code_paths": code,
             "executor": executor,
         }
+        if mock_config is not None:
+            from stepmap.integrations.mock import load_mock_config
+
+            run_options["mock_config"] = load_mock_config(mock_config)
         serve_until_signal(
             host,
             port,

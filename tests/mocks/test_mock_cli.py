@@ -54,7 +54,7 @@ def test_without_a_mock_the_athena_task_is_refused(workdir: Path) -> None:
             },
             "no state 'Typo'",
         ),
-        ([], ATHENA_BEDROCK_MOCKS, "needs a test case"),
+        ([], ATHENA_BEDROCK_MOCKS, "needs the test case"),
     ],
 )
 def test_mock_mistakes_exit_2_with_a_clear_message(

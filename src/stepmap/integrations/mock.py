@@ -130,7 +130,7 @@ class MockConfig:
         """The mocks of ``test_case`` for ``state_machine``; when the file configures a single state
         machine, its name need not match (a file run by `stepmap run` has no deployed name)."""
         machines = self.test_cases
-        if state_machine in machines:
+        if state_machine is not None and state_machine in machines:
             name = state_machine
         elif len(machines) == 1:
             name = next(iter(machines))
@@ -147,6 +147,15 @@ class MockConfig:
             )
         states = {state: self.responses[response] for state, response in cases[test_case].items()}
         return TestCaseMocks(name, test_case, states)
+
+    def any_case(self, state_machine: str) -> TestCaseMocks:
+        """Every state some test case of ``state_machine`` mocks (what a definition may leave to mocks)."""
+        states = {
+            state: self.responses[response]
+            for case in self.test_cases.get(state_machine, {}).values()
+            for state, response in case.items()
+        }
+        return TestCaseMocks(state_machine, "*", states)
 
 
 def load_mock_config(source: str | Mapping[str, Any]) -> MockConfig:

@@ -121,7 +121,6 @@ def prepare(source: Any, name: str | None = None, *, mocks: Any = None) -> Prepa
     problems = validate(definition)
     errors = [p for p in problems if p.severity == "ERROR"]
     if mocks is not None:
-        mocks.check(definition)
         errors = [p for p in errors if not (p.code == "INVALID_RESOURCE" and mocks.covers(p.location))]
     if errors:
         raise DefinitionError(errors)
@@ -180,8 +179,6 @@ class StepmapService:
         if mock_config is not None:
             from stepmap.integrations.mock import MockConfig, load_mock_config
 
-            if test_case is None:
-                raise InputError("a mock config needs a test case (--test-case NAME)")
             if not isinstance(mock_config, MockConfig):
                 self.mock_config = load_mock_config(mock_config)
         elif test_case is not None:
@@ -266,7 +263,7 @@ class StepmapService:
 
     def mocks_for(self, source: Any) -> Any:
         """The mocks of this service's test case for the state machine in ``source``, or None."""
-        if self.mock_config is None:
+        if self.mock_config is None or self.test_case is None:  # serve: a test case per StartExecution
             return None
         name = source.name if isinstance(source, PreparedMachine) else machine_name(source)
         return self.mock_config.test_case(name, self.test_case)
@@ -312,8 +309,12 @@ class StepmapService:
         the same input joins that execution (waits for it, or resumes it when its process is gone); a
         different input, or a name already used by a finished execution, is ``ExecutionAlreadyExists``."""
         mocks = self.mocks_for(source)
-        prepared = source if isinstance(source, PreparedMachine) else prepare(source, mocks=mocks)
-        if mocks is not None and isinstance(source, PreparedMachine):
+        if mocks is not None and not isinstance(source, PreparedMachine):
+            definition = load_definition(source)
+            mocks.check(definition)  # a test case naming a missing state explains any problem: say it first
+            source = prepare(definition, name=machine_name(source), mocks=mocks)
+        prepared = source if isinstance(source, PreparedMachine) else prepare(source)
+        if mocks is not None:
             mocks.check(prepared.definition)
         self.check_functions(prepared, mocks)
         if name is not None and not valid_name(name):
