@@ -144,6 +144,13 @@ def main() -> None:
 @click.option("--name", default=None, help="Execution name (default: a generated UUID).")
 @click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+@click.option(
+    "--mock-config",
+    default=None,
+    metavar="FILE",
+    help="Step Functions Local's MockConfigFile.json: mocked Task results (with --test-case).",
+)
+@click.option("--test-case", default=None, metavar="NAME", help="The test case of --mock-config to run.")
 @store_options
 def run(
     definition: str,
@@ -156,6 +163,8 @@ def run(
     name: str | None,
     history: bool,
     quiet: bool,
+    mock_config: str | None,
+    test_case: str | None,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -167,6 +176,8 @@ def run(
 
     try:
         value = _read_input(input_text)
+        if mock_config is not None and test_case is None:
+            raise InputError("--mock-config needs the test case to run (--test-case NAME)")
         endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
         registry = _registry(function, functions, code)
         with ExitStack() as stack:
@@ -188,6 +199,8 @@ def run(
                 journal=True,
                 ray_address=ray_address,
                 endpoint=endpoint.url if endpoint is not None else False,
+                mock_config=mock_config,
+                test_case=test_case,
             )
             execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:
@@ -406,6 +419,13 @@ def stop(execution: str, state_dir: str | None) -> None:
     show_default=True,
     help="Handler executor.",
 )
+@click.option(
+    "--mock-config",
+    default=None,
+    metavar="FILE",
+    help="Step Functions Local's MockConfigFile.json: StartExecution on '<stateMachineArn>#<TestCase>' "
+    "runs that test case's mocks.",
+)
 @store_options
 def serve(
     port: int,
@@ -416,6 +436,7 @@ def serve(
     functions: tuple[str, ...],
     code: tuple[str, ...],
     executor: str,
+    mock_config: str | None,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -432,6 +453,10 @@ def serve(
             "code_paths": code,
             "executor": executor,
         }
+        if mock_config is not None:
+            from stepmap.integrations.mock import load_mock_config
+
+            run_options["mock_config"] = load_mock_config(mock_config)
         serve_until_signal(
             host,
             port,

@@ -52,6 +52,7 @@ class ChildJob:
     manual_clock_start: datetime | None = None  # set when the parent runs on a ManualClock (tests)
     record_format: RecordFormat | None = None  # set when a ResultWriter exports the results
     integrations: Any = None  # the TaskIntegrations port of the parent (picklable), for service Tasks
+    mocks: Any = None  # the TaskMocks port of the parent (a MockConfigFile test case), picklable
 
 
 _machines: dict[str, tuple[StateMachine, bool]] = {}
@@ -121,7 +122,12 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     started = time.monotonic()
     machine, loop_free = _machine(job)
     invoker = HandlerInvoker(
-        SyncExecutor(), job.functions, region=job.region, account=job.account, integrations=job.integrations
+        SyncExecutor(),
+        job.functions,
+        region=job.region,
+        account=job.account,
+        integrations=job.integrations,
+        mocks=job.mocks,
     )
     start = job.manual_clock_start
     clock: Clock = ManualClock(start) if start is not None else BlockingClock()

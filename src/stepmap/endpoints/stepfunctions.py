@@ -113,5 +113,6 @@ def _facade_for(ctx: Any) -> Any:
         state_dir=ctx.state_dir,
         journal=True,
         observer=live,
+        mock_config=options.get("mock_config"),  # serve --mock-config: StartExecution "<arn>#<TestCase>"
     )
     return StepFunctions(service, live)

@@ -22,6 +22,7 @@ __all__ = [
     "TaskContext",
     "TaskIntegration",
     "TaskIntegrations",
+    "TaskMocks",
 ]
 
 
@@ -94,3 +95,12 @@ class TaskIntegrations(Protocol):
     """The table from Resource to integration that the service hands the interpreter."""
 
     def find(self, resource: ParsedResource) -> TaskIntegration | None: ...
+
+
+class TaskMocks(Protocol):
+    """Mocked Task results (a test case of a Step Functions Local MockConfigFile): a mocked Task calls
+    nothing; its ``invocation``-th attempt (from 0, counted per state by the interpreter) returns
+    ``respond``'s value or raises its :class:`~stepmap.errors.StatesError`."""
+
+    def mocks(self, state_name: str) -> bool: ...
+    def respond(self, state_name: str, invocation: int) -> Any: ...

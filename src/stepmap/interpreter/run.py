@@ -69,6 +69,7 @@ class Run:
     journal: RunJournal | None = None  # durable progress (checkpoints, stop requests), when journaled
     logs: list[str] = field(default_factory=list)
     child_timeout: float | None = None  # children of a Distributed Map: the ItemProcessor's TimeoutSeconds
+    mock_counts: dict[str, int] = field(default_factory=dict)  # invocations of each mocked Task state
     _execution_context: dict[str, Any] | None = None
 
     def start_child(self, arn: str, name: str, input_json: str, start: datetime) -> None:
@@ -76,6 +77,7 @@ class Run:
         self.execution_arn, self.name, self.start_time = arn, name, start
         self.input = json.loads(input_json)
         self._execution_context = None
+        self.mock_counts = {}
         if self.child_timeout is not None:
             self.deadline = start + timedelta(seconds=self.child_timeout)
 

@@ -37,12 +37,15 @@ async def invoke_service_task(
     call: StateCall,
     timeout: float | None,
     heartbeat: float | None,
+    integration: Any = None,
 ) -> Any:
-    """Call the integration for ``resource``; return its result or raise the state's error."""
+    """Call the integration for ``resource`` (or ``integration``, a mock); return its result or raise the
+    state's error."""
     run, cursor = call.run, call.frame.cursor
     common = {"resourceType": resource.resource_type, "resource": resource.resource}
-    integrations = getattr(run.invoker, "integrations", None)
-    integration = integrations.find(resource) if integrations is not None else None
+    if integration is None:
+        integrations = getattr(run.invoker, "integrations", None)
+        integration = integrations.find(resource) if integrations is not None else None
     if integration is None:
         raise StatesError(
             "States.Runtime", f"Resource {resource.arn!r}: no integration for '{resource.service}' configured"

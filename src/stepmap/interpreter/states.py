@@ -142,11 +142,12 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     # when it is the tighter bound, its expiry is States.HeartbeatTimeout.
     limit = min((t for t in (timeout, heartbeat) if t is not None), default=None)
     heartbeat_bound = heartbeat is not None and (timeout is None or heartbeat < timeout)
+    mock = _mocked(state, call)
     if target is None:  # a service integration: dynamodb:putItem, aws-sdk:s3:listObjectsV2, ...
         assert service is not None
         # a callback's heartbeat is renewed by SendTaskHeartbeat: the integration watches it, not a timer
         bound = timeout if callback else limit
-        result = await invoke_service_task(service, state, parameters, call, bound, heartbeat)
+        result = await invoke_service_task(service, state, parameters, call, bound, heartbeat, mock)
         return _task_output(state, raw, call, result)
     payload_json = dumps(target.payload)
     size_check(state, payload_json)
@@ -177,9 +178,13 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
         )
         cursor.add("LambdaFunctionStarted", None)
     try:
-        result, result_json, request_id = await run.invoker.invoke(
-            target.function_name, payload_json, limit, run.logs
-        )
+        if mock is not None:  # the mocked result is the task's whole result (lambda:invoke: the envelope)
+            result = mock.invoke(None, parameters, None)
+            result_json, request_id = dumps(result), ""
+        else:
+            result, result_json, request_id = await run.invoker.invoke(
+                target.function_name, payload_json, limit, run.logs
+            )
         size_check(state, result_json)
     except StatesError as exc:
         if exc.error == "States.Timeout" and heartbeat_bound:
@@ -192,13 +197,35 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
             cursor.add(kind, {"error": exc.error, "cause": exc.cause or ""})
         raise exc from None
     if target.optimized:
-        result = lambda_envelope(result, request_id, target.qualifier)
+        if mock is None:
+            result = lambda_envelope(result, request_id, target.qualifier)
         cursor.add(
             "TaskSucceeded", {**common, "output": dumps(result), "outputDetails": {"truncated": False}}
         )
     else:
         cursor.add("LambdaFunctionSucceeded", {"output": result_json, "outputDetails": {"truncated": False}})
     return _task_output(state, raw, call, result)
+
+
+class _MockedTask:
+    """One attempt at a mocked Task, shaped as an integration so both Task paths record it alike."""
+
+    def __init__(self, mocks: Any, state_name: str, invocation: int) -> None:
+        self.mocks, self.state_name, self.invocation = mocks, state_name, invocation
+
+    def invoke(self, resource: Any, parameters: Any, ctx: Any) -> Any:
+        return self.mocks.respond(self.state_name, self.invocation)
+
+
+def _mocked(state: model.Task, call: StateCall) -> _MockedTask | None:
+    """This attempt's mock when the run's mock test case names the state (counting the attempt)."""
+    run = call.run
+    mocks = getattr(run.invoker, "mocks", None)
+    if mocks is None or not mocks.mocks(state.name):
+        return None
+    invocation = run.mock_counts.get(state.name, 0)
+    run.mock_counts[state.name] = invocation + 1
+    return _MockedTask(mocks, state.name, invocation)
 
 
 def _task_output(state: model.Task, raw: Any, call: StateCall, result: Any) -> Outcome:

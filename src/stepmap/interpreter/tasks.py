@@ -25,7 +25,7 @@ from typing import Any
 from stepmap.asl.payload import dumps
 from stepmap.errors import EngineError, StatesError
 from stepmap.functions import FunctionRegistry, function_name_of
-from stepmap.interpreter.ports import TaskIntegrations
+from stepmap.interpreter.ports import TaskIntegrations, TaskMocks
 from stepmap.runtime import CallResult, Invocation, call_handler
 
 __all__ = ["LAMBDA_INVOKE", "HandlerInvoker", "TaskTarget", "lambda_envelope", "resolve_task"]
@@ -99,8 +99,10 @@ class HandlerInvoker:
         account: str = "123456789012",
         capture_logs: bool = True,
         integrations: TaskIntegrations | None = None,
+        mocks: TaskMocks | None = None,
     ) -> None:
         self.integrations = integrations  # non-Lambda Task resources (see service_tasks.py)
+        self.mocks = mocks  # mocked Task results (a MockConfigFile test case), for every kind of Task
         self.executor = executor
         self.functions = functions
         self.region = region

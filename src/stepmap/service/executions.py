@@ -100,7 +100,13 @@ class Executions:
 
     # -- starting ------------------------------------------------------------------------------------
     def start(
-        self, resolved: Resolved, name: str | None, input_text: str | None, *, parent: str | None = None
+        self,
+        resolved: Resolved,
+        name: str | None,
+        input_text: str | None,
+        *,
+        parent: str | None = None,
+        mocks: Any = None,
     ) -> dict[str, Any]:
         input_value = parse_input(input_text)
         prepared = self.machines.prepared(resolved)
@@ -112,7 +118,7 @@ class Executions:
         machine = resolved.machine
         if machine["type"] == "EXPRESS":
             arn = f"{ARN_PREFIX}express:{machine['name']}:{name}:{uuid.uuid4()}"
-            self.loop.submit(self._run_express(prepared, input_value, name))
+            self.loop.submit(self._run_express(prepared, input_value, name, mocks))
             return {"executionArn": arn, "startDate": time.time()}
         arn = execution_arn(machine["name"], name)
         started = datetime.now(UTC)
@@ -132,6 +138,8 @@ class Executions:
         if parent:
             meta["parent"] = parent
         options = self.service.options()
+        if mocks is not None:  # a resumed execution runs with the same test case
+            options["mock"] = {"config": self.service.mock_config.document, "test_case": mocks.test_case}
         if not self.journal.create_execution(
             record, prepared.name, prepared.definition, input_value, options
         ):
@@ -140,7 +148,9 @@ class Executions:
                 return {"executionArn": arn, "startDate": epoch(row["record"]["startDate"])}
             raise ApiError("ExecutionAlreadyExists", f"Execution Already Exists: '{arn}'")
         self.registry.add_execution(arn, machine["stateMachineArn"], meta)
-        future = self._launch(arn, self._run(prepared, input_value, name, JournalRun(self.journal, arn)))
+        future = self._launch(
+            arn, self._run(prepared, input_value, name, JournalRun(self.journal, arn), mocks=mocks)
+        )
         # Give a short execution the moment it needs to end before the answer goes out, so that the
         # caller's first DescribeExecution finds it ended (bounded: a long one is not waited for).
         concurrent.futures.wait([future], timeout=START_GRACE_SECONDS)
@@ -199,9 +209,9 @@ class Executions:
         return out
 
     # -- running -------------------------------------------------------------------------------------
-    def _tools(self) -> tuple[HandlerInvoker, DistributedMap]:
+    def _tools(self, mocks: Any = None) -> tuple[HandlerInvoker, DistributedMap]:
         svc = self.service
-        invoker = HandlerInvoker(svc.executor, svc.functions, integrations=svc.integrations)
+        invoker = HandlerInvoker(svc.executor, svc.functions, integrations=svc.integrations, mocks=mocks)
         distributed = DistributedMap(
             svc.executor,
             svc.functions,
@@ -212,8 +222,10 @@ class Executions:
         )
         return invoker, distributed
 
-    async def _run_express(self, prepared: PreparedMachine, input_value: Any, name: str) -> Execution:
-        invoker, distributed = self._tools()
+    async def _run_express(
+        self, prepared: PreparedMachine, input_value: Any, name: str, mocks: Any = None
+    ) -> Execution:
+        invoker, distributed = self._tools(mocks)
         return await execute(
             prepared.machine,
             input_value,
@@ -232,11 +244,12 @@ class Executions:
         name: str,
         journal_run: JournalRun,
         resume: ResumePoint | None = None,
+        mocks: Any = None,
     ) -> None:
         """Run (or go on with) one journaled execution; its end goes to the journal, errors to the log."""
         # The same collaborators StepmapService._execute assembles, awaited on this loop instead of a
         # loop of its own, so that many executions share one thread.
-        invoker, distributed = self._tools()
+        invoker, distributed = self._tools(mocks)
         flushed = len(resume.events) if resume is not None else 0
         started: dict[str, Any] = {}
 
@@ -301,7 +314,13 @@ class Executions:
         )
         step = max(0, checkpoint.get("step", 1) - 1)
         journal_run = JournalRun(self.journal, row["arn"], step)
-        self._launch(row["arn"], self._run(prepared, row["input"], row["name"], journal_run, resume))
+        mocks = None
+        mock = (row["options"] or {}).get("mock")
+        if mock and mock.get("test_case"):  # started as <arn>#<TestCase>: resumed with the same mocks
+            from stepmap.integrations.mock import load_mock_config
+
+            mocks = load_mock_config(mock["config"]).test_case(row["state_machine"], mock["test_case"])
+        self._launch(row["arn"], self._run(prepared, row["input"], row["name"], journal_run, resume, mocks))
 
     def resume_orphans(self) -> list[str]:
         """Resume the API's executions whose process died (a server restart): from their checkpoints."""

@@ -114,20 +114,26 @@ def referenced_functions(definition: Mapping[str, Any], base: str = "") -> Itera
                 yield from referenced_functions(state[key], f"{where}/{key}")
 
 
-def prepare(source: Any, name: str | None = None) -> PreparedMachine:
-    """Load, validate and parse a definition; raise DefinitionError with every problem."""
+def prepare(source: Any, name: str | None = None, *, mocks: Any = None) -> PreparedMachine:
+    """Load, validate and parse a definition; raise DefinitionError with every problem. With ``mocks``
+    (a MockConfigFile test case), what mocked Tasks call need not be something stepmap runs."""
     definition = load_definition(source)
     problems = validate(definition)
     errors = [p for p in problems if p.severity == "ERROR"]
+    if mocks is not None:
+        errors = [p for p in errors if not (p.code == "INVALID_RESOURCE" and mocks.covers(p.location))]
     if errors:
         raise DefinitionError(errors)
-    if name is None:
-        name = "stepmap"
-        if isinstance(source, str) and not source.lstrip().startswith("{"):
-            stem = source.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
-            if stem and function_name_of(stem):
-                name = stem
-    return PreparedMachine(definition, parse_machine(definition), name)
+    return PreparedMachine(definition, parse_machine(definition), name or machine_name(source))
+
+
+def machine_name(source: Any) -> str:
+    """The state machine name of a definition file (its stem), else ``stepmap``."""
+    if isinstance(source, str) and not source.lstrip().startswith("{"):
+        stem = source.replace("\\", "/").rsplit("/", 1)[-1].split(".", 1)[0]
+        if stem and function_name_of(stem):
+            return stem
+    return "stepmap"
 
 
 def storage_env(
@@ -164,7 +170,19 @@ class StepmapService:
         journal: bool = False,
         ray_address: str | None = None,
         endpoint: bool | str = False,
+        mock_config: Any = None,
+        test_case: str | None = None,
     ) -> None:
+        # Step Functions Local's MockConfigFile (a path or a MockConfig) and the test case every
+        # execution this service starts runs with (see stepmap.integrations.mock)
+        self.mock_config, self.test_case = mock_config, test_case
+        if mock_config is not None:
+            from stepmap.integrations.mock import MockConfig, load_mock_config
+
+            if not isinstance(mock_config, MockConfig):
+                self.mock_config = load_mock_config(mock_config)
+        elif test_case is not None:
+            raise InputError("--test-case needs a mock config file (--mock-config FILE)")
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
         self.code_paths = code_paths
@@ -243,17 +261,26 @@ class StepmapService:
     def validate(self, source: Any) -> list[Problem]:
         return validate(load_definition(source))
 
-    def check_functions(self, prepared: PreparedMachine) -> None:
+    def mocks_for(self, source: Any) -> Any:
+        """The mocks of this service's test case for the state machine in ``source``, or None."""
+        if self.mock_config is None or self.test_case is None:  # serve: a test case per StartExecution
+            return None
+        name = source.name if isinstance(source, PreparedMachine) else machine_name(source)
+        return self.mock_config.test_case(name, self.test_case)
+
+    def check_functions(self, prepared: PreparedMachine, mocks: Any = None) -> None:
         missing = [
             Problem(
                 "INVALID_RESOURCE", f"function {fn!r} is not registered (use --function {fn}=module:attr)", at
             )
             for fn, at in referenced_functions(prepared.definition)
-            if fn not in self.functions
+            if fn not in self.functions and not (mocks is not None and mocks.covers(at))
         ]
         if missing:
             raise DefinitionError(missing)
-        for fn, _ in referenced_functions(prepared.definition):
+        for fn, at in referenced_functions(prepared.definition):
+            if mocks is not None and mocks.covers(at):
+                continue
             target = self.functions.get(fn)
             if isinstance(target, HandlerRef):
                 target.load()  # an unimportable handler is the user's mistake: say so before running
@@ -265,12 +292,15 @@ class StepmapService:
             for name in self.functions.names()
             for target in [self.functions.get(name)]
         }
-        return {
+        options = {
             "executor": self.executor_name,
             "code_paths": list(self.code_paths),
             "env": self.env,
             "functions": functions,
         }
+        if self.mock_config is not None:  # a resumed execution runs with the same mocks
+            options["mock"] = {"config": self.mock_config.document, "test_case": self.test_case}
+        return options
 
     def start_execution(self, source: Any, input: Any = None, *, name: str | None = None) -> Execution:
         """Run an execution to completion (synchronously) and return its record.
@@ -278,8 +308,15 @@ class StepmapService:
         With a journal, names are unique per state machine as on AWS: starting a name that is running with
         the same input joins that execution (waits for it, or resumes it when its process is gone); a
         different input, or a name already used by a finished execution, is ``ExecutionAlreadyExists``."""
+        mocks = self.mocks_for(source)
+        if mocks is not None and not isinstance(source, PreparedMachine):
+            definition = load_definition(source)
+            mocks.check(definition)  # a test case naming a missing state explains any problem: say it first
+            source = prepare(definition, name=machine_name(source), mocks=mocks)
         prepared = source if isinstance(source, PreparedMachine) else prepare(source)
-        self.check_functions(prepared)
+        if mocks is not None:
+            mocks.check(prepared.definition)
+        self.check_functions(prepared, mocks)
         if name is not None and not valid_name(name):
             raise InputError(
                 f"execution name {name!r} is invalid: 1-80 characters, no whitespace, control characters "
@@ -288,7 +325,7 @@ class StepmapService:
         input_value = {} if input is None else input
         check_input(input_value)
         if self.journal is None:
-            return self._execute(prepared, input_value, name)
+            return self._execute(prepared, input_value, name, mocks=mocks)
         name = name or str(uuid.uuid4())
         arn = execution_arn(prepared.name, name)
         if self.journal.find(arn) is None:
@@ -304,7 +341,7 @@ class StepmapService:
             if self.journal.create_execution(
                 record, prepared.name, prepared.definition, input_value, options
             ):
-                return self._execute(prepared, input_value, name, JournalRun(self.journal, arn))
+                return self._execute(prepared, input_value, name, JournalRun(self.journal, arn), mocks=mocks)
         row = self.journal.find(arn)
         assert row is not None
         if row["input"] != input_value:
@@ -418,7 +455,9 @@ class StepmapService:
         )
         step = max(0, checkpoint.get("step", 1) - 1)  # the first checkpoint of this attempt re-enters it
         journal_run = JournalRun(self.journal, row["arn"], step)
-        return self._execute(prepared, row["input"], row["name"], journal_run, resume)
+        return self._execute(
+            prepared, row["input"], row["name"], journal_run, resume, mocks=self.mocks_for(prepared)
+        )
 
     def _execute(
         self,
@@ -427,8 +466,9 @@ class StepmapService:
         name: str | None,
         journal_run: JournalRun | None = None,
         resume: ResumePoint | None = None,
+        mocks: Any = None,
     ) -> Execution:
-        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations)
+        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations, mocks=mocks)
         distributed = DistributedMap(
             self.executor,
             self.functions,
@@ -493,6 +533,11 @@ class StepmapService:
             "state_dir": directory,
             "journal": True,
         }
+        if options.get("mock"):
+            from stepmap.integrations.mock import load_mock_config
+
+            kwargs["mock_config"] = load_mock_config(options["mock"]["config"])
+            kwargs["test_case"] = options["mock"]["test_case"]
         kwargs.update(overrides)
         return cls(**kwargs)
 

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepmap.asl.payload import dumps
+from stepmap.errors import InputError
 from stepmap.integrations.activities import ActivityIntegration
 from stepmap.integrations.states import StartExecutionIntegration
 from stepmap.interpreter.distributed.runner import DEFAULT_MAX_CONCURRENCY
@@ -27,7 +28,14 @@ from stepmap.interpreter.execution import execution_arn
 from stepmap.journal.registry import Registry
 from stepmap.service.callbacks import TaskTokens
 from stepmap.service.executions import Executions, epoch
-from stepmap.service.machines import ARN_PREFIX, ApiError, Machines, check_name, definition_problems
+from stepmap.service.machines import (
+    ARN_PREFIX,
+    ApiError,
+    Machines,
+    check_name,
+    definition_problems,
+    parse_definition,
+)
 from stepmap.service.runner import StepmapService
 from stepmap.worker import child_name
 
@@ -87,6 +95,7 @@ class StepFunctions:
         self.service = service
         self.registry = Registry(os.path.join(service.env["STEPMAP_STATE_DIR"], "journal.sqlite"))
         self.machines = Machines(self.registry)
+        self.machines.mock_config = service.mock_config
         self.executions = Executions(service, self.registry, self.machines)
         self.extensions: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
         service.integrations.register("states:startExecution*", StartExecutionIntegration(self, ApiError))
@@ -202,8 +211,26 @@ class StepFunctions:
 
     # -- executions ----------------------------------------------------------------------------------
     def start_execution(self, req: dict[str, Any]) -> dict[str, Any]:
-        resolved = self.machines.resolve(req["stateMachineArn"])
-        return self.executions.start(resolved, req.get("name"), req.get("input"))
+        # "<stateMachineArn>#<TestCase>": a test case of serve's --mock-config, as Step Functions Local
+        arn, mocked, test_case = req["stateMachineArn"].partition("#")
+        resolved = self.machines.resolve(arn)
+        mocks = self._test_case(resolved, test_case) if mocked else None
+        return self.executions.start(resolved, req.get("name"), req.get("input"), mocks=mocks)
+
+    def _test_case(self, resolved: Any, test_case: str) -> Any:
+        config = self.service.mock_config
+        if config is None:
+            raise ApiError(
+                "ValidationException",
+                f"Test case '{test_case}' requested, but no mock config is loaded "
+                "(stepmap serve --mock-config FILE)",
+            )
+        try:
+            mocks = config.test_case(resolved.machine["name"], test_case)
+            mocks.check(parse_definition(resolved.definition))
+        except InputError as exc:
+            raise ApiError("ValidationException", str(exc)) from None
+        return mocks
 
     def start_execution_from_task(self, req: dict[str, Any]) -> dict[str, Any]:
         """states:startExecution from a Task (not an API operation): the parent is recorded; an EXPRESS

@@ -236,6 +236,7 @@ class DistributedMap:
             integrations=(
                 run.invoker.integrations if uses_service_integrations(state.processor.raw) else None
             ),
+            mocks=getattr(run.invoker, "mocks", None),
         )
         cursor = call.frame.cursor
         if previous is None:

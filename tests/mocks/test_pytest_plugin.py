@@ -1,0 +1,105 @@
+"""The pytest plugin in use: the ``stepmap_runner`` fixture (entry point ``pytest11``, no import needed)
+runs a state machine with a Step Functions Local mock test case under a ManualClock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.mocks.test_mock_config import ATHENA_BEDROCK, ATHENA_BEDROCK_MOCKS
+
+ORDER = {
+    "StartAt": "Validate",
+    "States": {
+        "Validate": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "validate", "Payload.$": "$"},
+            "ResultSelector": {"valid.$": "$.Payload.valid"},
+            "ResultPath": "$.check",
+            "Next": "Cool down",
+        },
+        "Cool down": {"Type": "Wait", "Seconds": 300, "Next": "Lines"},
+        "Lines": {
+            "Type": "Map",
+            "ItemsPath": "$.lines",
+            "ItemProcessor": {
+                "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                "StartAt": "Price",
+                "States": {"Price": {"Type": "Task", "Resource": "price", "End": True}},
+            },
+            "ResultPath": "$.priced",
+            "Next": "Notify",
+        },
+        "Notify": {
+            "Type": "Task",
+            "Resource": "arn:aws:states:::sns:publish",
+            "Parameters": {"TopicArn": "arn:aws:sns:us-east-1:123456789012:orders", "Message.$": "$.check"},
+            "End": True,
+        },
+    },
+}
+ORDER["States"]["Notify"]["ResultPath"] = None  # JSON null: keep the input
+MOCKS = {
+    "StateMachines": {
+        "Orders": {
+            "TestCases": {
+                "HappyPath": {"Validate": "Valid", "Price": "Priced", "Notify": "Published"},
+                "NotifyDown": {"Validate": "Valid", "Price": "Priced", "Notify": "SnsDown"},
+            }
+        }
+    },
+    "MockedResponses": {
+        "Valid": {"0": {"Return": {"StatusCode": 200, "Payload": {"valid": True}}}},
+        "Priced": {"0": {"Return": {"price": 10}}},
+        "Published": {"0": {"Return": {"MessageId": "m-1"}}},
+        "SnsDown": {"0-2": {"Throw": {"Error": "SNS.InternalErrorException", "Cause": "down"}}},
+    },
+}
+
+
+def price(event: Any, context: Any) -> Any:
+    raise AssertionError("mocked")
+
+
+def test_happy_path(stepmap_runner: Any, tmp_path: Path) -> None:
+    (tmp_path / "MockConfigFile.json").write_text(json.dumps(MOCKS))
+    result = stepmap_runner.run(
+        ORDER,
+        {"lines": [1, 2, 3]},
+        mock_config=tmp_path / "MockConfigFile.json",
+        test_case="HappyPath",
+        state_machine="Orders",
+    )
+    result.assert_succeeded({"lines": [1, 2, 3], "check": {"valid": True}, "priced": [{"price": 10}] * 3})
+    assert result.states_entered() == ["Validate", "Cool down", "Lines", "Notify"]
+    assert result.clock.slept == [300.0]  # the Wait, in virtual time
+    assert result.state_output("Validate")["check"] == {"valid": True}
+    [map_run] = result.map_runs
+    assert map_run["status"] == "SUCCEEDED"
+    assert map_run["itemCounts"]["succeeded"] == 3
+    assert "MapRunSucceeded" in result.event_types()
+
+
+def test_a_failing_notification(stepmap_runner: Any) -> None:
+    result = stepmap_runner.run(ORDER, {"lines": []}, mock_config=MOCKS, test_case="NotifyDown")
+    result.assert_failed("SNS.InternalErrorException", "down")
+
+
+def test_athena_and_bedrock_from_a_file(stepmap_runner: Any, tmp_path: Path) -> None:
+    (tmp_path / "Report.asl.json").write_text(json.dumps(ATHENA_BEDROCK))
+    result = stepmap_runner.run(
+        tmp_path / "Report.asl.json", {}, mock_config=ATHENA_BEDROCK_MOCKS, test_case="HappyPath"
+    )
+    result.assert_succeeded({"text": "one row"})
+
+
+def test_a_wrong_expectation_fails_the_test(stepmap_runner: Any) -> None:
+    result = stepmap_runner.run(ORDER, {"lines": []}, mock_config=MOCKS, test_case="HappyPath")
+    with pytest.raises(AssertionError):
+        result.assert_succeeded({"something": "else"})
+    with pytest.raises(AssertionError):
+        result.assert_failed()
