@@ -13,8 +13,10 @@ that cannot be reached from ``StartAt``. AWS reports unreachable states with ``M
 (message ``State "X" is not reachable.``), and so does stepmap. Paths and intrinsic functions are checked by
 compiling them with the same code the interpreter uses.
 
-Only the JSONPath query language is supported: a ``QueryLanguage: "JSONata"`` gets one clear problem and the
-JSONata-only fields below it are not checked further. The validator keeps no state between calls.
+Both query languages are checked: the fields of the other language are refused, and in a JSONata state every
+``{% %}`` expression is parsed (``INVALID_JSONATA_EXPRESSION``) and refused when it names ``$``, ``$$`` or a
+bare field at the top level (``UNSUPPORTED_JSONATA_EXPRESSION``), see :mod:`stepmap.asl.jsonata`. The
+validator keeps no state between calls.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 from stepmap.asl import fields as F
 from stepmap.asl.fields import FieldSpec
 from stepmap.asl.intrinsics import compile_intrinsic, looks_like_intrinsic
+from stepmap.asl.jsonata import state_problems as jsonata_state_problems
 from stepmap.asl.jsonpath import compile_path, is_variable_name
 from stepmap.asl.timestamps import is_timestamp
 from stepmap.errors import Problem
@@ -265,6 +268,9 @@ class _Checker:
             # Unknown type: keep its transitions so that the states it leads to are not called unreachable.
             return _StateInfo(_loose_transitions(node, loc), terminal=True)
         lang = self.query_language(node, loc, lang)
+        if lang == "JSONata":
+            for code, message, where in jsonata_state_problems(node):
+                self.report(code, message, (*loc, *where))
         allowed = F.STATE_FIELDS[kind]
         ok = self.fields(node, loc, allowed, f"a {kind} state", lang, F.KNOWN_STATE_FIELDS)
         for key in ok:
@@ -858,7 +864,6 @@ class _Checker:
         value = node["QueryLanguage"]
         qloc = (*loc, "QueryLanguage")
         if value == "JSONata":
-            self.schema(JSONATA_UNSUPPORTED, qloc)
             return "JSONata"
         if value != "JSONPath":
             self.schema(f"QueryLanguage must be 'JSONPath' or 'JSONata', not {_show(value)}", qloc)

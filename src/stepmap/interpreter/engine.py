@@ -18,6 +18,7 @@ from typing import Any
 from stepmap.asl import model
 from stepmap.asl.payload import dumps
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
+from stepmap.interpreter.jsonata_states import JSONATA_STATE_TYPES, catch_outcome
 from stepmap.interpreter.run import ExecutionAborted, Frame, Run, StateCall
 from stepmap.interpreter.states import (
     STATE_TYPES,
@@ -66,9 +67,11 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     attempts = [0] * len(state.retry)
     per_error: list[dict[str, int]] = [{} for _ in state.retry]
     retry_count = 0
-    execute = STATE_TYPES[state.type]
+    execute = (JSONATA_STATE_TYPES if state.jsonata else STATE_TYPES)[state.type]
+    entered_event = cursor.last
     while True:
         call = StateCall(run, frame, state, entered, retry_count)
+        call.entered_event = entered_event
         try:
             try:
                 outcome = await execute(state, raw, call)
@@ -98,6 +101,9 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
             error_output = exc.to_json()
             if "Cause" not in error_output:
                 error_output["Cause"] = ""
+            if state.jsonata:
+                outcome = catch_outcome(catcher, call, raw, error_output)
+                break
             assigned = assign_variables(catcher.assign, call, error_output)
             output = apply_result_path(catcher.result_path, raw, error_output)
             outcome = Outcome(output, catcher.next, assigned, caught=True)
