@@ -33,6 +33,7 @@ from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
+from stepmap.interpreter.states import jsonata_refs
 from stepmap.worker import ChildJob, ChunkResult, run_children
 
 if TYPE_CHECKING:
@@ -167,6 +168,9 @@ class MapRunScheduler:
                     item["Source"] = source
                 elif source is not NO_KEY:
                     item["Key"] = source
+                if state.jsonata:
+                    yield dumps(selector.evaluate(jsonata_refs(call, effective, item)))  # type: ignore[arg-type]
+                    continue
                 context_fn = functools.partial(call.context, item)
                 yield dumps(selector.evaluate(References(effective, context_fn, scope)))
 
