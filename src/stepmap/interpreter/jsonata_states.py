@@ -19,7 +19,7 @@ from __future__ import annotations
 from typing import Any
 
 from stepmap.asl import model
-from stepmap.asl.jsonata import JsonataTemplate, require
+from stepmap.asl.jsonata import MISSING, JsonataTemplate, require
 from stepmap.asl.payload import dumps
 from stepmap.asl.timestamps import parse_timestamp
 from stepmap.errors import StatesError
@@ -50,7 +50,7 @@ def _setting(value: Any, call: StateCall, raw: Any, check: Any, want: str) -> An
 
 
 async def _pass(state: model.Pass, raw: Any, call: StateCall) -> Outcome:
-    return jsonata_outcome(state, call, raw, None, raw)
+    return jsonata_outcome(state, call, raw, MISSING, raw)
 
 
 async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
@@ -80,7 +80,7 @@ async def _choice(state: model.Choice, raw: Any, call: StateCall) -> Outcome:
             "States.NoChoiceMatched",
             f"No Matches! for state '{state.name}' and no Default in the Choice state",
         )
-    outcome = jsonata_outcome(state, call, raw, None, raw)
+    outcome = jsonata_outcome(state, call, raw, MISSING, raw)
     outcome.next = state.default
     return outcome
 
@@ -103,7 +103,7 @@ async def _wait(state: model.Wait, raw: Any, call: StateCall) -> Outcome:
         assert moment is not None
         seconds = max(0.0, (moment - run.clock.now()).total_seconds())
     await run.sleep(seconds)
-    return jsonata_outcome(state, call, raw, None, raw)
+    return jsonata_outcome(state, call, raw, MISSING, raw)
 
 
 async def _succeed(state: model.Succeed, raw: Any, call: StateCall) -> Outcome:
