@@ -1,4 +1,4 @@
-"""The GSOD example written in JSONata gives the JSONPath workflow's answer, on the local store, both executors."""
+"""The GSOD example in JSONata gives the JSONPath workflow's answer, on the local store, both executors."""
 
 from __future__ import annotations
 
