@@ -276,3 +276,24 @@ def test_deeply_nested_input_is_handled() -> None:
     for _ in range(10_000):
         deep = {"a": deep}
     assert run("$count($keys($states.input))", deep) == 1
+
+
+def test_an_object_of_expressions_is_one_engine_call_with_the_same_outcome() -> None:
+    template = compile_value(
+        {"a": "{% $states.input.x %}", "b": "{% $states.input.y %}", "c": 3, "d": {"e": "{% 1 + 1 %}"}},
+        "Output",
+    )
+    assert template.evaluate(EvaluationContext({"x": None, "y": [1]})) == {
+        "a": None,
+        "b": [1],
+        "c": 3,
+        "d": {"e": 2},
+    }
+    with pytest.raises(StatesError) as raised:
+        template.evaluate(EvaluationContext({"x": 1}))
+    assert "'$states.input.y' specified for the field 'Output/b' returned nothing" in (
+        raised.value.cause or ""
+    )
+    bad = compile_value({"a": "{% $states.input.x %}", "b": "{% $sum('a') %}"}, "Arguments")
+    with pytest.raises(StatesError, match="field 'Arguments/b' threw an error during evaluation. T0412"):
+        bad.evaluate(EvaluationContext({"x": 1}))

@@ -345,6 +345,16 @@ class _Leaf:
                     continue
         return bound
 
+    def run(self, refs: Any) -> Any:
+        """The engine's raw result (None for both null and undefined); the engine's errors propagate."""
+        return self.compiled.evaluate(
+            None,
+            self.bindings(refs),
+            timeout=TIMEOUT_MS,
+            max_stack_depth=MAX_STACK_DEPTH,
+            max_sequence_length=MAX_SEQUENCE,
+        )
+
     def evaluate(self, refs: Any) -> Any:
         bound = self.bindings(refs)
         try:
@@ -414,6 +424,55 @@ class JsonataTemplate:
         return self._build(refs)
 
 
+def _plain(value: Any) -> bool:
+    """A result that needs none of the checks :meth:`_Leaf.evaluate` makes after the engine returns."""
+    if type(value) is str:
+        return len(value) <= MAX_STRING_BYTES // 4
+    if type(value) is float:
+        return math.isfinite(value)
+    return True  # null included: inside an object a null is a key with a value, undefined is no key
+
+
+class _Fused:
+    """The expression values of one object evaluated as one JSONata object constructor: one call into the
+    engine (one conversion of ``$states``) instead of one per key. Whenever the fused result is not plainly
+    right (an error, a key left out because its value was undefined, a null, a very long string), every
+    key is evaluated on its own, so that the outcome and the error naming the field are exactly those of
+    evaluating the keys one by one."""
+
+    __slots__ = ("builders", "expression_keys", "fused", "keys")
+
+    def __init__(self, node: Mapping[str, Any], field: str, fused: _Leaf) -> None:
+        self.keys = list(node)
+        self.builders = {key: _compile(value, f"{field}/{key}") for key, value in node.items()}
+        self.expression_keys = [key for key, value in node.items() if is_expression(value)]
+        self.fused = fused
+
+    def evaluate(self, refs: Any) -> Any:
+        try:
+            values = self.fused.run(refs)
+        except Exception:
+            values = None
+        if (
+            not isinstance(values, dict)
+            or len(values) != len(self.expression_keys)
+            or not all(_plain(v) for v in values.values())
+        ):
+            return {key: build(refs) for key, build in self.builders.items()}
+        return {key: values[key] if key in values else self.builders[key](refs) for key in self.keys}
+
+
+def _fuse(node: Mapping[str, Any], field: str) -> _Fused | None:
+    expressions = [(key, value[2:-2].strip()) for key, value in node.items() if is_expression(value)]
+    if len(expressions) < 2 or not all(isinstance(key, str) for key, _ in expressions):
+        return None
+    text = "{" + ", ".join(f"{json.dumps(key)}: ({body}\n)" for key, body in expressions) + "}"
+    try:
+        return _Fused(node, field, _Leaf(text, field))
+    except Exception:  # a body that only parses on its own: evaluate the keys one by one
+        return None
+
+
 def _compile(node: Any, field: str) -> Callable[[Any], Any]:
     if is_expression(node):
         return _Leaf(node[2:-2].strip(), field).evaluate
@@ -421,6 +480,9 @@ def _compile(node: Any, field: str) -> Callable[[Any], Any]:
         if not contains_expression(node):
             frozen = json.dumps(node)
             return lambda _refs: json.loads(frozen)
+        fused = _fuse(node, field)
+        if fused is not None:
+            return fused.evaluate
         parts = [(key, _compile(value, f"{field}/{key}")) for key, value in node.items()]
         return lambda refs: {key: build(refs) for key, build in parts}
     if isinstance(node, list):
