@@ -295,5 +295,5 @@ def test_an_object_of_expressions_is_one_engine_call_with_the_same_outcome() -> 
         raised.value.cause or ""
     )
     bad = compile_value({"a": "{% $states.input.x %}", "b": "{% $sum('a') %}"}, "Arguments")
-    with pytest.raises(StatesError, match="field 'Arguments/b' threw an error during evaluation. T0412"):
+    with pytest.raises(StatesError, match=r"field 'Arguments/b' threw an error during evaluation\. T0412"):
         bad.evaluate(EvaluationContext({"x": 1}))

@@ -1221,6 +1221,8 @@ def test_jsonata_expressions_are_checked(expression: str, code: str, message: st
         "{% {'a': $states.context.Execution.Id} %}",
         "{% $x.y %}",
         "{% ($n := $states.input.n; $n * 2) %}",
+        "{% $states.input.items.$string(v * 10) %}",
+        "{% $states.input.items.(price * qty) %}",
     ],
 )
 def test_jsonata_nested_references_are_fine(expression: str) -> None:

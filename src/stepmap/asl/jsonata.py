@@ -200,8 +200,8 @@ def _analyse(text: str) -> tuple[frozenset[str], frozenset[str], str | None]:
                     members.add(tokens[i + 2][1])
                 else:
                     members.update(("input", "context", "result", "errorOutput"))
-            elif name:
-                variables.add(name)
+            elif name and not (i + 1 < len(tokens) and tokens[i + 1][1] == "("):
+                variables.add(name)  # a call ($sum(...)) names a function, never a workflow variable
             at_top = all(b == "(" for b in stack)
             follows_path = prev is not None and prev[1] in (".", "@", "#")
             if at_top and not follows_path and token in ("$", "$$") and top_ref is None:
@@ -219,9 +219,14 @@ def _analyse(text: str) -> tuple[frozenset[str], frozenset[str], str | None]:
                 top_ref = token.strip("`")
         elif kind == "op":
             if token in "([{":
+                before = tokens[i - 2][1] if i >= 2 else ""
                 if token == "{" and function_body_pending:
                     stack.append("f")
                     function_body_pending = False
+                elif token == "(" and (
+                    (prev is not None and prev[1] == ".") or (prev and prev[0] == "var" and before == ".")
+                ):
+                    stack.append("s")  # a path step ($x.(a) or $x.$f(a)): evaluated against each item
                 else:
                     stack.append(token)
             elif token in ")]}" and stack:
