@@ -1223,6 +1223,9 @@ def test_jsonata_expressions_are_checked(expression: str, code: str, message: st
         "{% ($n := $states.input.n; $n * 2) %}",
         "{% $states.input.items.$string(v * 10) %}",
         "{% $states.input.items.(price * qty) %}",
+        "{% $match($states.input.s, /ab+c/i) %}",
+        "{% $states.input ~> | Address | {'City': 'x'} | %}",
+        "{% $states.input.a / 2 %}",
     ],
 )
 def test_jsonata_nested_references_are_fine(expression: str) -> None:

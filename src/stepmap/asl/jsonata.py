@@ -168,9 +168,23 @@ _TOKEN = re.compile(
 )
 
 
+_REGEX = re.compile(r"/(?:[^/\\\n]|\\.)*/[a-z]*")
+
+
 def _tokens(text: str) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
-    for m in _TOKEN.finditer(text):
+    pos = 0
+    while pos < len(text):
+        if text[pos] == "/" and (not out or (out[-1][0] == "op" and out[-1][1] not in ")]}")):
+            regex = _REGEX.match(text, pos)  # a '/' where an operand is expected starts a regex literal
+            if regex is not None:
+                out.append(("str", regex.group(0)))
+                pos = regex.end()
+                continue
+        m = _TOKEN.match(text, pos)
+        if m is None:  # pragma: no cover - the last alternative matches any character
+            break
+        pos = m.end()
         kind = m.lastgroup
         if kind is None:
             token = m.group(0)
@@ -231,6 +245,11 @@ def _analyse(text: str) -> tuple[frozenset[str], frozenset[str], str | None]:
                     stack.append(token)
             elif token in ")]}" and stack:
                 stack.pop()
+            elif token == "|":  # a transform | location | update |: not evaluated against the top level
+                if stack and stack[-1] == "|":
+                    stack.pop()
+                else:
+                    stack.append("|")
         prev = (kind, token)
     return frozenset(members), frozenset(variables), top_ref
 
