@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepmap.asl import model
-from stepmap.asl.jsonata import EvaluationContext, JsonataTemplate
+from stepmap.asl.jsonata import EvaluationContext, JsonataTemplate, require
 from stepmap.asl.jsonpath import JsonPath, PathNotFound
 from stepmap.asl.payload import References, dumps
 from stepmap.asl.timestamps import parse_timestamp
@@ -343,7 +343,14 @@ def _finish_result(state: model.State, raw: Any, call: StateCall, result: Any) -
 def resolve_int(call: StateCall, document: Any, value: Any, path: JsonPath | None, what: str) -> Any:
     """A Map setting given either as a constant or through its ``...Path`` twin (or a JSONata expression)."""
     if isinstance(value, JsonataTemplate):
-        return value.evaluate(jsonata_refs(call, document))
+        refs = jsonata_refs(call, document)
+        return require(
+            value.evaluate(refs),
+            refs,
+            value,
+            lambda v: not isinstance(v, bool) and isinstance(v, int | float) and v >= 0,
+            "a non-negative number",
+        )
     if path is None:
         return value
     return _apply_path(path, call, document, what)
