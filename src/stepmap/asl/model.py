@@ -89,9 +89,11 @@ class Pass(State):
 @dataclass(frozen=True, kw_only=True)
 class Task(State):
     resource: str
-    timeout_seconds: float | JsonataTemplate | None = None
+    timeout_seconds: float | None = None
     timeout_seconds_path: JsonPath | None = None
-    heartbeat_seconds: float | JsonataTemplate | None = None
+    heartbeat_seconds: float | None = None
+    timeout_expression: JsonataTemplate | None = None  # JSONata: TimeoutSeconds as an expression
+    heartbeat_expression: JsonataTemplate | None = None
     heartbeat_seconds_path: JsonPath | None = None
 
 
@@ -221,6 +223,16 @@ def _setting(raw: Mapping[str, Any], key: str, lang: str, default: Any = None) -
     return value
 
 
+def _constant(raw: Mapping[str, Any], key: str, lang: str) -> Any:
+    value = raw.get(key)
+    return None if lang == "JSONata" and is_expression(value) else value
+
+
+def _expression(raw: Mapping[str, Any], key: str, lang: str) -> JsonataTemplate | None:
+    value = raw.get(key)
+    return compile_value(value, key) if lang == "JSONata" and is_expression(value) else None
+
+
 def _common_jsonata(name: str, raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "name": name,
@@ -279,9 +291,11 @@ def _parse_state(name: str, raw: Mapping[str, Any], inherited: str = "JSONPath")
         return Task(
             **common,
             resource=raw["Resource"],
-            timeout_seconds=_setting(raw, "TimeoutSeconds", lang),
+            timeout_seconds=_constant(raw, "TimeoutSeconds", lang),
             timeout_seconds_path=_opt_path(raw, "TimeoutSecondsPath"),
-            heartbeat_seconds=_setting(raw, "HeartbeatSeconds", lang),
+            heartbeat_seconds=_constant(raw, "HeartbeatSeconds", lang),
+            timeout_expression=_expression(raw, "TimeoutSeconds", lang),
+            heartbeat_expression=_expression(raw, "HeartbeatSeconds", lang),
             heartbeat_seconds_path=_opt_path(raw, "HeartbeatSecondsPath"),
         )
     if kind == "Choice":

@@ -18,7 +18,7 @@ from typing import Any
 from stepmap.asl import model
 from stepmap.asl.payload import dumps
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
-from stepmap.interpreter.jsonata_states import JSONATA_STATE_TYPES, catch_outcome
+from stepmap.interpreter.jsonata_states import JSONATA_STATE_TYPES, JsonataCall, catch_outcome
 from stepmap.interpreter.run import ExecutionAborted, Frame, Run, StateCall
 from stepmap.interpreter.states import (
     STATE_TYPES,
@@ -70,8 +70,13 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     execute = (JSONATA_STATE_TYPES if state.jsonata else STATE_TYPES)[state.type]
     entered_event = cursor.last
     while True:
-        call = StateCall(run, frame, state, entered, retry_count)
-        call.entered_event = entered_event
+        call: StateCall
+        if state.jsonata:
+            jsonata_call = JsonataCall(run, frame, state, entered, retry_count)
+            jsonata_call.entered_event = entered_event
+            call = jsonata_call
+        else:
+            call = StateCall(run, frame, state, entered, retry_count)
         try:
             try:
                 outcome = await execute(state, raw, call)

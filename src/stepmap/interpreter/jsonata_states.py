@@ -16,11 +16,11 @@ engine calls for a JSONata state.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from stepmap.asl import model
 from stepmap.asl.jsonata import MISSING, JsonataTemplate, require
-from stepmap.asl.payload import dumps
 from stepmap.asl.timestamps import parse_timestamp
 from stepmap.errors import StatesError
 from stepmap.interpreter.run import StateCall
@@ -29,13 +29,11 @@ from stepmap.interpreter.states import (
     Outcome,
     StateFunction,
     assign_variables,
-    invoke_task,
     jsonata_outcome,
     jsonata_refs,
-    size_check,
 )
 
-__all__ = ["JSONATA_STATE_TYPES", "catch_outcome"]
+__all__ = ["JSONATA_STATE_TYPES", "JsonataCall", "catch_outcome"]
 
 
 def _is_int(value: Any) -> bool:
@@ -57,11 +55,39 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     refs = jsonata_refs(call, raw)
     arguments = state.arguments.evaluate(refs) if state.arguments is not None else raw
     positive = "a positive integer"
-    timeout = _setting(state.timeout_seconds, call, raw, lambda v: _is_int(v) and v > 0, positive)
-    heartbeat = _setting(state.heartbeat_seconds, call, raw, lambda v: _is_int(v) and v > 0, positive)
-    result = await invoke_task(state, call, arguments, timeout, heartbeat)
-    size_check(state, dumps(result))
+    timeout = _setting(state.timeout_expression, call, raw, lambda v: _is_int(v) and v > 0, positive)
+    heartbeat = _setting(state.heartbeat_expression, call, raw, lambda v: _is_int(v) and v > 0, positive)
+    # The JSONPath Task runs the call; with Parameters = the evaluated Arguments and every path at its
+    # default, its output is the task's result.
+    plain = replace(
+        state,
+        parameters=_Constant(arguments),  # type: ignore[arg-type]
+        assign=None,
+        timeout_seconds=timeout if timeout is not None else state.timeout_seconds,
+        heartbeat_seconds=heartbeat if heartbeat is not None else state.heartbeat_seconds,
+        query_language="JSONPath",
+    )
+    result = (await STATE_TYPES["Task"](plain, raw, call)).output
     return jsonata_outcome(state, call, raw, result, result)
+
+
+class _Constant:
+    """A payload template that is already evaluated (a JSONata Task's Arguments)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def evaluate(self, refs: Any) -> Any:
+        return self.value
+
+
+class JsonataCall(StateCall):
+    """A StateCall that also knows the id of its StateEntered event, which JSONata's error causes name."""
+
+    __slots__ = ("entered_event",)
+    entered_event: int
 
 
 async def _choice(state: model.Choice, raw: Any, call: StateCall) -> Outcome:

@@ -139,7 +139,7 @@ class Frame:
 class StateCall:
     """What one attempt at a state knows: used to build references and the context object lazily."""
 
-    __slots__ = ("entered", "entered_event", "frame", "retry_count", "run", "state")
+    __slots__ = ("entered", "frame", "retry_count", "run", "state")
 
     def __init__(self, run: Run, frame: Frame, state: model.State, entered: datetime, retry_count: int):
         self.run = run
@@ -147,7 +147,6 @@ class StateCall:
         self.state = state
         self.entered = entered
         self.retry_count = retry_count
-        self.entered_event = 0  # the id of the StateEntered event, for JSONata's error causes
 
     def context(self, map_item: dict[str, Any] | None = None) -> dict[str, Any]:
         ctx: dict[str, Any] = {

@@ -28,7 +28,6 @@ __all__ = [
     "Outcome",
     "apply_result_path",
     "assign_variables",
-    "invoke_task",
     "jsonata_outcome",
     "jsonata_refs",
     "map_items",
@@ -135,26 +134,13 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
     parameters = (
         state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
     )
+    target = resolve_task(state.resource, parameters)
     timeout = state.timeout_seconds
     if state.timeout_seconds_path is not None:
         timeout = _number_from_path(call, state.timeout_seconds_path, effective, "TimeoutSecondsPath")
     heartbeat = state.heartbeat_seconds
     if state.heartbeat_seconds_path is not None:
         heartbeat = _number_from_path(call, state.heartbeat_seconds_path, effective, "HeartbeatSecondsPath")
-    assert not isinstance(timeout, JsonataTemplate) and not isinstance(heartbeat, JsonataTemplate)
-    result = await invoke_task(state, call, parameters, timeout, heartbeat)
-    if state.result_selector is not None:
-        result = state.result_selector.evaluate(call.refs(result))
-    assigned = assign_variables(state.assign, call, result)
-    output = apply_result_path(state.result_path, raw, result)
-    return Outcome(_apply_path(state.output_path, call, output, "OutputPath"), state.next, assigned)
-
-
-async def invoke_task(
-    state: model.Task, call: StateCall, parameters: Any, timeout: float | None, heartbeat: float | None
-) -> Any:
-    """Call a Task's resource with its evaluated parameters (or JSONata Arguments); returns its result."""
-    target = resolve_task(state.resource, parameters)
     # A Lambda handler cannot send heartbeats, so the heartbeat bounds the whole call like a timeout;
     # when it is the tighter bound, its expiry is States.HeartbeatTimeout.
     limit = min((t for t in (timeout, heartbeat) if t is not None), default=None)
@@ -209,7 +195,11 @@ async def invoke_task(
         )
     else:
         cursor.add("LambdaFunctionSucceeded", {"output": result_json, "outputDetails": {"truncated": False}})
-    return result
+    if state.result_selector is not None:
+        result = state.result_selector.evaluate(call.refs(result))
+    assigned = assign_variables(state.assign, call, result)
+    output = apply_result_path(state.result_path, raw, result)
+    return Outcome(_apply_path(state.output_path, call, output, "OutputPath"), state.next, assigned)
 
 
 async def _choice(state: model.Choice, raw: Any, call: StateCall) -> Outcome:
@@ -397,7 +387,7 @@ def jsonata_refs(
         (lambda: call.context(map_item)),
         call.frame.scope,
         state_label=f"An error occurred while executing the state '{call.state.name}' "
-        f"(entered at the event id #{call.entered_event}).",
+        f"(entered at the event id #{getattr(call, 'entered_event', 0)}).",
         **extra,
     )
 
