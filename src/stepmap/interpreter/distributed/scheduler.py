@@ -33,7 +33,6 @@ from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
-from stepmap.interpreter.states import jsonata_refs
 from stepmap.worker import ChildJob, ChunkResult, run_children
 
 if TYPE_CHECKING:
@@ -155,6 +154,8 @@ class MapRunScheduler:
         state, call, effective = self.state, self.call, self.effective
         selector = state.item_selector
         scope = call.frame.scope
+        from stepmap.interpreter.states import jsonata_refs  # here: a JSONata ItemSelector's context
+
         items = self.owner.items(state, call, effective)
 
         def selected() -> Iterator[str]:
