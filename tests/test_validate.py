@@ -1232,6 +1232,58 @@ def test_jsonata_nested_references_are_fine(expression: str) -> None:
     assert validate(one(pass_(QueryLanguage="JSONata", Output=expression))) == []
 
 
+@pytest.mark.parametrize(
+    ("state", "where", "member"),
+    [
+        ({"Type": "Pass", "Output": {"v": "{% $states.result %}"}}, "/States/S/Output/v", "result"),
+        (
+            {"Type": "Task", "Resource": "echo", "Arguments": {"v": "{% $states.result.x %}"}},
+            "/States/S/Arguments/v",
+            "result",
+        ),
+        (
+            {"Type": "Task", "Resource": "echo", "Output": "{% $states.errorOutput %}"},
+            "/States/S/Output",
+            "errorOutput",
+        ),
+        (
+            {
+                "Type": "Task",
+                "Resource": "echo",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "S", "Output": "{% $states.result %}"}],
+            },
+            "/States/S/Catch/0/Output",
+            "result",
+        ),
+    ],
+)
+def test_states_members_where_they_do_not_exist(state: dict[str, Any], where: str, member: str) -> None:
+    # AWS: UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.errorOutput' does not exist.
+    [problem] = validate(one({**state, "QueryLanguage": "JSONata", "End": True}))
+    assert (problem.code, problem.location) == ("UNSUPPORTED_JSONATA_EXPRESSION", where)
+    assert problem.message == f"Field '$states.{member}' does not exist."
+
+
+def test_states_members_where_they_exist() -> None:
+    state = {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": "echo",
+        "End": True,
+        "Output": "{% $states.result %}",
+        "Assign": {"r": "{% $states.result %}"},
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "Next": "S",
+                "Output": "{% $states.errorOutput %}",
+                "Assign": {"e": "{% $states.errorOutput.Error %}"},
+            }
+        ],
+    }
+    assert validate(one(state)) == []
+
+
 def test_jsonata_expression_in_a_jsonpath_state_is_a_literal() -> None:
     assert validate(one(pass_(Result={"v": "{% 1 + %}"}))) == []
 

@@ -538,6 +538,21 @@ _NOT_EXPRESSIONS = frozenset({"Type", "Resource", "Next", "Default", "Comment", 
 _NESTED_MACHINES = frozenset({"Branches", "ItemProcessor", "Iterator"})
 
 
+_STATES_MEMBER = re.compile(r"\$states\.(result|errorOutput)\b")
+
+
+def _unavailable_member(value: str, kind: Any, loc: tuple[Any, ...]) -> tuple[str, str] | None:
+    """``$states.result`` outside a Task/Map/Parallel's Output and Assign, ``$states.errorOutput`` outside a
+    Catcher's: AWS refuses the definition (``Field '$states.errorOutput' does not exist.``)."""
+    in_catcher = len(loc) >= 3 and loc[0] == "Catch" and loc[2] in ("Output", "Assign")
+    result_ok = loc[0] in ("Output", "Assign") and kind in ("Task", "Map", "Parallel")
+    for match in _STATES_MEMBER.finditer(value):
+        member = match.group(1)
+        if (member == "result" and not result_ok) or (member == "errorOutput" and not in_catcher):
+            return "UNSUPPORTED_JSONATA_EXPRESSION", f"Field '$states.{member}' does not exist."
+    return None
+
+
 def state_problems(state: Mapping[str, Any]) -> list[tuple[str, str, tuple[Any, ...]]]:
     """Definition-time problems of every expression in one JSONata state, as (code, message, location).
 
@@ -554,6 +569,8 @@ def state_problems(state: Mapping[str, Any]) -> list[tuple[str, str, tuple[Any, 
         node, loc = stack.pop()
         if is_expression(node):
             problem = check_expression(node)
+            if problem is None:
+                problem = _unavailable_member(node, state.get("Type"), loc)
             if problem is not None:
                 problems.append((problem[0], problem[1], loc))
         elif isinstance(node, Mapping):
