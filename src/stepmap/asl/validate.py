@@ -36,12 +36,11 @@ from stepmap.asl.jsonpath import compile_path, is_variable_name
 from stepmap.asl.timestamps import is_timestamp
 from stepmap.errors import Problem
 
-__all__ = ["JSONATA_UNSUPPORTED", "MAX_DEPTH", "validate"]
+__all__ = ["MAX_DEPTH", "validate"]
 
 MAX_DEPTH = 128  # JSON nesting levels; deeper definitions get TOO_DEEPLY_NESTED
 MAX_VALUES = 1_000_000  # a 1 MiB definition (AWS's limit) cannot hold more JSON values than this
 MAX_NAME = 80
-JSONATA_UNSUPPORTED = "QueryLanguage 'JSONata' is not supported by stepmap yet; use JSONPath"
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
