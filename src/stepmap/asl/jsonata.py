@@ -43,6 +43,7 @@ __all__ = [
     "MISSING",
     "EvaluationContext",
     "JsonataTemplate",
+    "QueryEvaluationError",
     "check_expression",
     "compile_value",
     "contains_expression",
@@ -316,12 +317,20 @@ class EvaluationContext:
         return self._context
 
 
+class QueryEvaluationError(StatesError):
+    """``States.QueryEvaluationError`` that also knows the field it happened in (the ``location`` of AWS's
+    ``EvaluationFailed`` history event)."""
+
+    def __init__(self, cause: str, location: str) -> None:
+        super().__init__(QUERY_ERROR, cause)
+        self.location = location
+
+
 def _query_error(refs: Any, text: str, field: str, tail: str) -> StatesError:
     label = getattr(refs, "state_label", "")
     prefix = f"{label} " if label else ""
-    return StatesError(
-        QUERY_ERROR,
-        f"{prefix}The JSONata expression '{text}' specified for the field '{field}' {tail}",
+    return QueryEvaluationError(
+        f"{prefix}The JSONata expression '{text}' specified for the field '{field}' {tail}", field
     )
 
 

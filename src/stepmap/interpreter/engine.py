@@ -16,6 +16,7 @@ import random
 from typing import Any
 
 from stepmap.asl import model
+from stepmap.asl.jsonata import QueryEvaluationError
 from stepmap.asl.payload import dumps
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
 from stepmap.interpreter.jsonata_states import JSONATA_STATE_TYPES, JsonataCall, catch_outcome
@@ -84,6 +85,16 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
                 raise _too_deep(state) from None
             break
         except StatesError as exc:
+            if isinstance(exc, QueryEvaluationError):
+                cursor.add(
+                    "EvaluationFailed",
+                    {
+                        "error": exc.error,
+                        "cause": exc.cause or "",
+                        "location": exc.location,
+                        "state": state.name,
+                    },
+                )
             if state.type == "Fail":
                 raise
             retrier_index = next(
