@@ -4,6 +4,11 @@
 re-check what the validator checks. Each state type is one dataclass; fields that many types share live
 on :class:`State`. Raw sub-documents the interpreter reads as data (ItemReader, ItemBatcher, ResultWriter)
 stay plain mappings.
+
+``QueryLanguage`` is resolved here, once: every state carries its own (``state.jsonata``), inherited from its
+scope unless it sets one. A JSONata state's ``Arguments``, ``Output``, ``Assign``, Choice ``Condition``, Map
+``Items``/``ItemSelector`` and its ``{% %}`` settings are compiled
+:class:`~stepmap.asl.jsonata.JsonataTemplate` objects; its JSONPath fields keep their defaults.
 """
 
 from __future__ import annotations
