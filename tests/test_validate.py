@@ -1284,6 +1284,15 @@ def test_states_members_where_they_exist() -> None:
     assert validate(one(state)) == []
 
 
+def test_a_jsonata_machine_cannot_mix_in_jsonpath_states() -> None:
+    # statemachine-structure: "You cannot revert a top-level JSONata-based state machine to a mix of JSONata
+    # and JSONPath states"; a JSONPath machine may convert state by state.
+    jsonata_top = {**one(pass_(QueryLanguage="JSONPath")), "QueryLanguage": "JSONata"}
+    assert found(jsonata_top) == {(SCHEMA, "/States/S/QueryLanguage")}
+    jsonpath_top = one(pass_(QueryLanguage="JSONata"), Other=pass_(QueryLanguage="JSONPath"))
+    assert not any(p.location.endswith("QueryLanguage") for p in validate(jsonpath_top))
+
+
 def test_jsonata_expression_in_a_jsonpath_state_is_a_literal() -> None:
     assert validate(one(pass_(Result={"v": "{% 1 + %}"}))) == []
 

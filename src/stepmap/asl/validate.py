@@ -100,6 +100,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.state_names: dict[str, Loc] = {}
         self.labels: dict[str, Loc] = {}
+        self.top_language = "JSONPath"
 
     # --- reporting ----------------------------------------------------------------------------------
 
@@ -170,6 +171,7 @@ class _Checker:
                     node["TimeoutSeconds"], F.STATE_SPECS["TimeoutSeconds"], (*loc, "TimeoutSeconds"), lang
                 )
             lang = self.query_language(node, loc, lang)
+            self.top_language = lang
         if "Comment" in node:
             self.spec(node["Comment"], F.STATE_SPECS["Comment"], (*loc, "Comment"), lang)
 
@@ -867,6 +869,12 @@ class _Checker:
         if value != "JSONPath":
             self.schema(f"QueryLanguage must be 'JSONPath' or 'JSONata', not {_show(value)}", qloc)
             return inherited
+        if loc and self.top_language == "JSONata":
+            # AWS: a state machine whose top-level QueryLanguage is JSONata cannot mix in JSONPath states.
+            self.schema(
+                "The top-level QueryLanguage is 'JSONata': a state of this machine cannot use 'JSONPath'",
+                qloc,
+            )
         return "JSONPath"
 
     def spec(self, value: Any, spec: FieldSpec, loc: Loc, lang: str, name: str = "") -> None:
