@@ -111,8 +111,8 @@ def _range(start: Any = None, end: Any = None, step: Any = None) -> Any:
     if by == 0:
         raise _FunctionError("Argument 3 of function $range must not be zero")
     count = max(0, (last - first) // by + 1)
-    if count > 1000:
-        raise _FunctionError("The function $range cannot produce more than 1000 elements")
+    if count > MAX_SEQUENCE:  # the engine's own bound on sequences
+        raise _FunctionError(f"The function $range cannot produce more than {MAX_SEQUENCE} elements")
     return [first + i * by for i in range(count)]
 
 
