@@ -31,6 +31,7 @@ import json
 import math
 import random
 import re
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
@@ -143,6 +144,20 @@ def _parse(text: Any = None) -> Any:
         raise _FunctionError(f"Unable to parse JSON: {exc}") from None
 
 
+def _encode_url(text: Any = None) -> Any:
+    """JavaScript's encodeURI, which JSONata's $encodeUrl is (jsonatapy 2.2 leaves ASCII such as spaces)."""
+    if not isinstance(text, str):
+        raise _FunctionError('T0410: Argument 1 of function "encodeUrl" does not match function signature')
+    try:
+        return urllib.parse.quote(text, safe=";,/?:@&=+$-_.!~*'()#", errors="strict")
+    except UnicodeEncodeError:  # a lone surrogate, which encodeURI refuses too
+        raise _FunctionError("D3140: Malformed URL passed to $encodeUrl()") from None
+
+
+# Undefined stays undefined: the replacement is called only for a defined argument.
+_ENCODE_URL_PRELUDE = "($encodeUrl := function($s) { $exists($s) ? $__encodeUrl($s) : $s }; "
+
+
 def _no_eval(*_args: Any) -> Any:
     raise _FunctionError("T1006: Attempted to invoke a non-function")
 
@@ -153,6 +168,7 @@ _ADDED: dict[str, Callable[..., Any]] = {
     "hash": _hash,
     "uuid": _uuid,
     "parse": _parse,
+    "__encodeUrl": _encode_url,
 }
 _OVERRIDDEN: dict[str, Callable[..., Any]] = {"random": _random, "eval": _no_eval}
 
@@ -342,7 +358,8 @@ class _Leaf:
     def __init__(self, text: str, field: str) -> None:
         self.text = text
         self.field = field
-        self.compiled = jsonatapy.compile(text)
+        uses_encode_url = any(kind == "var" and token == "$encodeUrl" for kind, token in _tokens(text))
+        self.compiled = jsonatapy.compile(_ENCODE_URL_PRELUDE + text + "\n)" if uses_encode_url else text)
         for name, fn in _ADDED.items():
             self.compiled.register(name, fn)
         for name, fn in _OVERRIDDEN.items():
