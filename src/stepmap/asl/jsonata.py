@@ -5,10 +5,11 @@ is an expression only when it starts with ``{%`` and ends with ``%}``; every oth
 objects and arrays are walked so that expressions may sit at any depth. :func:`compile_value` turns such a
 value into a :class:`JsonataTemplate` once per definition; evaluating one walks a tree of compiled leaves.
 
-The engine underneath is ``jsonatapy`` (a Rust implementation of JSONata, chosen by measurement: 10x to
-100x faster per evaluation than the pure-Python ``jsonata-python``; see benchmarks/RESULTS.md). Step Functions
+The engine underneath is ``jsonatapy`` (a Rust implementation of JSONata, chosen by measurement: 20x to
+30x faster per evaluation than the pure-Python ``jsonata-python``; see benchmarks/RESULTS.md). Step Functions
 adds six functions (``$partition``, ``$range``, ``$hash``, ``$random`` with a seed, ``$uuid``, ``$parse``)
-and removes ``$eval``; both are done here. Every evaluation is bounded: 1 second (AWS's limit), a call
+and removes ``$eval``; both are done here, and ``$encodeUrl`` is given JavaScript's encodeURI rules, which
+jsonatapy 2.2 does not follow. Every evaluation is bounded: 1 second (AWS's limit), a call
 stack depth of 100, sequences of at most 1,000,000 values and string results of at most 6,990,256 bytes.
 Any failure is ``States.QueryEvaluationError`` with the cause text AWS writes, naming the expression and
 the field it was written in.
@@ -18,10 +19,11 @@ the Output/Assign of Task, Map and Parallel states, ``errorOutput`` in a Catcher
 workflow variables it names. Only the parts an expression mentions are converted for the engine (the
 context object is built only when ``$states.context`` appears), which keeps evaluation cheap.
 
-:func:`check_expression` is the static check the validator runs: the parser's message for an expression
-that does not parse (``INVALID_JSONATA_EXPRESSION``), and a reference to ``$``, ``$$`` or a bare field name at
-the top level (``UNSUPPORTED_JSONATA_EXPRESSION``), which AWS refuses. This module keeps no state beyond
-the compiled expressions it returns.
+:func:`state_problems` is the static check the validator runs on a JSONata state: the parser's message for
+an expression that does not parse (``INVALID_JSONATA_EXPRESSION``), a reference to ``$``, ``$$`` or a bare
+field name at the top level, and ``$states.result`` / ``$states.errorOutput`` where they do not exist
+(``UNSUPPORTED_JSONATA_EXPRESSION``), all of which AWS refuses. This module keeps no state beyond the
+compiled expressions it returns.
 """
 
 from __future__ import annotations
