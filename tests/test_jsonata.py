@@ -364,3 +364,29 @@ def test_an_object_of_expressions_is_one_engine_call_with_the_same_outcome() -> 
     bad = compile_value({"a": "{% $states.input.x %}", "b": "{% $sum('a') %}"}, "Arguments")
     with pytest.raises(StatesError, match=r"field 'Arguments/b' threw an error during evaluation\. T0412"):
         bad.evaluate(EvaluationContext({"x": 1}))
+
+
+def test_templates_work_from_any_thread() -> None:
+    # jsonatapy's compiled expressions may not cross threads; a template is used from the service's threads
+    import gc
+    import threading
+    import warnings
+
+    template = compile_value({"a": "{% $states.input.x + 1 %}", "b": "{% $states.input.x * 2 %}"}, "Output")
+    results: list[Any] = []
+
+    def use() -> None:
+        results.append(template.evaluate(EvaluationContext({"x": 3})))
+
+    threads = [threading.Thread(target=use) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert results == [{"a": 4, "b": 6}] * 4
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        dropped = threading.Thread(target=lambda: (compile_value("{% 1 %}", "Output"), gc.collect()))
+        dropped.start()
+        dropped.join()
+        gc.collect()

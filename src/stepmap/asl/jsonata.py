@@ -3,7 +3,8 @@
 A JSONata state writes its data flow as expressions: ``"Output": "{% $states.input.a + 1 %}"``. A string
 is an expression only when it starts with ``{%`` and ends with ``%}``; every other value is a literal, and
 objects and arrays are walked so that expressions may sit at any depth. :func:`compile_value` turns such a
-value into a :class:`JsonataTemplate` once per definition; evaluating one walks a tree of compiled leaves.
+value into a :class:`JsonataTemplate` once per definition; evaluating one walks a tree of prepared leaves.
+The engine's compiled expressions are kept per thread (they may not cross threads), each compiled once.
 
 The engine underneath is ``jsonatapy`` (a Rust implementation of JSONata, chosen by measurement: 20x to
 30x faster per evaluation than the pure-Python ``jsonata-python``; see benchmarks/RESULTS.md). Step Functions
@@ -33,6 +34,7 @@ import json
 import math
 import random
 import re
+import threading
 import urllib.parse
 import uuid
 from collections.abc import Callable, Iterator, Mapping
@@ -352,20 +354,44 @@ def _query_error(refs: Any, text: str, field: str, tail: str) -> StatesError:
     )
 
 
-class _Leaf:
-    """One compiled ``{% %}`` expression and the bindings it needs."""
+_PER_THREAD = threading.local()
+_CACHE_SIZE = 4096  # compiled expressions kept per thread
 
-    __slots__ = ("compiled", "field", "members", "text", "variables")
+
+def _engine_expression(source: str) -> Any:
+    """The compiled engine expression for ``source`` in this thread.
+
+    jsonatapy's compiled expressions belong to the thread that compiled them: used from another thread they
+    panic, and dropped on another thread (a garbage collection may run anywhere) they leak with a warning.
+    So none is ever stored in a shared object: each thread compiles (once) and keeps its own, here.
+    """
+    cache: dict[str, Any] | None = getattr(_PER_THREAD, "cache", None)
+    if cache is None:
+        cache = _PER_THREAD.cache = {}
+    compiled = cache.get(source)
+    if compiled is None:
+        compiled = jsonatapy.compile(source)
+        for name, fn in _ADDED.items():
+            compiled.register(name, fn)
+        for name, fn in _OVERRIDDEN.items():
+            compiled.register_override(name, fn)
+        if len(cache) >= _CACHE_SIZE:
+            del cache[next(iter(cache))]  # the oldest; dropped in its own thread
+        cache[source] = compiled
+    return compiled
+
+
+class _Leaf:
+    """One ``{% %}`` expression (compiled per thread, see :func:`_engine_expression`) and its bindings."""
+
+    __slots__ = ("field", "members", "source", "text", "variables")
 
     def __init__(self, text: str, field: str) -> None:
         self.text = text
         self.field = field
         uses_encode_url = any(kind == "var" and token == "$encodeUrl" for kind, token in _tokens(text))
-        self.compiled = jsonatapy.compile(_ENCODE_URL_PRELUDE + text + "\n)" if uses_encode_url else text)
-        for name, fn in _ADDED.items():
-            self.compiled.register(name, fn)
-        for name, fn in _OVERRIDDEN.items():
-            self.compiled.register_override(name, fn)
+        self.source = _ENCODE_URL_PRELUDE + text + "\n)" if uses_encode_url else text
+        jsonatapy.compile(self.source)  # a syntax error shows now, once, not at every evaluation
         members, variables, _ = _analyse(text)
         self.members = members
         self.variables = tuple(sorted(variables))
@@ -399,7 +425,7 @@ class _Leaf:
 
     def run(self, refs: Any) -> Any:
         """The engine's raw result (None for both null and undefined); the engine's errors propagate."""
-        return self.compiled.evaluate(
+        return _engine_expression(self.source).evaluate(
             None,
             self.bindings(refs),
             timeout=TIMEOUT_MS,
@@ -409,8 +435,9 @@ class _Leaf:
 
     def evaluate(self, refs: Any) -> Any:
         bound = self.bindings(refs)
+        compiled = _engine_expression(self.source)
         try:
-            result = self.compiled.evaluate(
+            result = compiled.evaluate(
                 None,
                 bound,
                 timeout=TIMEOUT_MS,
@@ -418,7 +445,7 @@ class _Leaf:
                 max_sequence_length=MAX_SEQUENCE,
             )
             if result is None and (
-                self.compiled.evaluate_json_or_none(
+                compiled.evaluate_json_or_none(
                     None,
                     bound,
                     timeout=TIMEOUT_MS,
