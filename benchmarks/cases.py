@@ -92,6 +92,53 @@ def distributed_map(
     }
 
 
+def distributed_map_language(n: int, language: str, executor: str = "local") -> dict[str, Any]:
+    """The same Distributed Map written in JSONPath or in JSONata: an ItemSelector per child and a child
+    Pass state that builds a small object from its input (the data flow a real child does)."""
+    from stepmap.service.runner import StepmapService
+
+    work = tempfile.mkdtemp(prefix="stepmap-bench-")
+    root = os.path.join(work, "s3")
+    key = _prepare_jsonl(root, n)
+    reader: dict[str, Any] = {
+        "Resource": "arn:aws:states:::s3:getObject",
+        "ReaderConfig": {"InputType": "JSONL"},
+    }
+    config = {"ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "EXPRESS"}, "StartAt": "P"}
+    if language == "JSONata":
+        reader["Arguments"] = {"Bucket": "bench", "Key": key}
+        selector: dict[str, Any] = {
+            "id": "{% $states.context.Map.Item.Value.id %}",
+            "name": "{% $states.context.Map.Item.Value.name %}",
+        }
+        child = {"Type": "Pass", "Output": {"key": "{% $states.input.name & '-' & $states.input.id %}"}}
+    else:
+        reader["Parameters"] = {"Bucket": "bench", "Key": key}
+        selector = {"id.$": "$$.Map.Item.Value.id", "name.$": "$$.Map.Item.Value.name"}
+        child = {"Type": "Pass", "Parameters": {"key.$": "States.Format('{}-{}', $.name, $.id)"}}
+    state: dict[str, Any] = {
+        "Type": "Map",
+        "ItemReader": reader,
+        "ItemSelector": selector,
+        "ItemProcessor": {**config, "States": {"P": {**child, "End": True}}},
+        "ResultWriter": {
+            "Resource": "arn:aws:states:::s3:putObject",
+            "Arguments" if language == "JSONata" else "Parameters": {"Bucket": "bench", "Prefix": "out"},
+            "WriterConfig": {"OutputType": "JSON", "Transformation": "NONE"},
+        },
+        "End": True,
+    }
+    definition = {"QueryLanguage": language, "StartAt": "M", "States": {"M": state}}
+    service = StepmapService(executor=executor, store=root, state_dir=os.path.join(work, "state"))
+    service.start_execution({"StartAt": "P", **{"States": ONE_PASS["States"]}}, {})  # warm the pool
+    started = time.perf_counter()
+    execution = service.start_execution(definition, {})
+    seconds = time.perf_counter() - started
+    if execution.status != "SUCCEEDED":
+        raise SystemExit(f"benchmark run failed: {execution.error}: {execution.cause}")
+    return {"items": n, "children": n, "seconds": seconds, "children_per_s": n / seconds}
+
+
 def _noop(x: Any) -> Any:
     return x
 
@@ -182,6 +229,7 @@ CASES = {
     "dmap": lambda a: distributed_map(
         int(a[0]), int(a[1]), a[2], a[3] if len(a) > 3 else "local", len(a) > 4 and a[4] == "journal"
     ),
+    "dmap_lang": lambda a: distributed_map_language(int(a[0]), a[1], a[2] if len(a) > 2 else "local"),
     "pool": lambda a: raw_pool(int(a[0]), int(a[1])),
     "overhead": lambda a: fixed_overhead(int(a[0])),
 }

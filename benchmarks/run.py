@@ -5,6 +5,7 @@ JSONL object, ResultWriter on), without and with ItemBatcher, beside a raw multi
 no-op on the same number of items (chunksize 1 and chunked).
 P3 fixed overhead: a 100-item Distributed Map, wall time from process start (and bare Python's start-up).
 P4 memory: the coordinator's peak RSS over a 1M-item Distributed Map (10M with --full).
+JSONata vs JSONPath: children/s of the same Distributed Map written in each query language (goal >= 0.7x).
 
 Every figure comes from one run on one machine; compare the ratios, not the absolute numbers (these
 machines are noisy). Results go to stdout as a table and to a JSON file.
@@ -100,6 +101,22 @@ def main() -> None:
             if n > limit or not installed(peer):
                 continue  # peers that take minutes at this size, or are not installed (the bench extra)
             add(f"{peer} tasks (no-op, one per item)", n, case(peer, str(n)), base)
+    print(
+        "JSONata vs JSONPath (the same Distributed Map: ItemSelector + a child Pass; alternated, best of 3)"
+    )
+    lang_n = 2_000 if args.quick else 100_000
+    by_language: dict[str, list[float]] = {"JSONPath": [], "JSONata": []}
+    for _ in range(1 if args.quick else 3):
+        for language in by_language:
+            by_language[language].append(case("dmap_lang", str(lang_n), language)["children_per_s"])
+    path_rate, ata_rate = max(by_language["JSONPath"]), max(by_language["JSONata"])
+    rows.append(
+        {"benchmark": "JSONata vs JSONPath", "n": lang_n, **by_language, "ratio": ata_rate / path_rate}
+    )
+    print(
+        f"  JSONPath {path_rate:,.0f} children/s, JSONata {ata_rate:,.0f} children/s: "
+        f"ratio {ata_rate / path_rate:.2f} (goal >= 0.7)"
+    )
     if not args.quick:
         print("Journal overhead (P1, 100k items, NONE records; alternated, best of 3)")
         plain, journaled = [], []

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stepmap.asl.validate import JSONATA_UNSUPPORTED, MAX_DEPTH, pointer, validate
+from stepmap.asl.validate import MAX_DEPTH, pointer, validate
 from stepmap.errors import Problem
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
@@ -1141,7 +1141,7 @@ def test_warnings_have_warning_severity() -> None:
 # --- JSONata ---------------------------------------------------------------------------------------------
 
 
-def test_jsonata_definition_gets_one_clear_problem() -> None:
+def test_jsonata_definition_is_valid() -> None:
     definition = {
         "QueryLanguage": "JSONata",
         "StartAt": "T",
@@ -1175,15 +1175,126 @@ def test_jsonata_definition_gets_one_clear_problem() -> None:
         },
     }
     problems = validate(definition)
-    assert [(p.code, p.location, p.message) for p in problems] == [
-        (SCHEMA, "/QueryLanguage", JSONATA_UNSUPPORTED)
-    ]
+    assert problems == []
 
 
-def test_jsonata_state_gets_one_problem_per_occurrence() -> None:
+def test_jsonata_states_mix_with_jsonpath_states() -> None:
     state = {"Type": "Pass", "QueryLanguage": "JSONata", "Output": "{% 1 %}", "Next": "Done"}
     definition = {"StartAt": "A", "States": {"A": {**state, "Next": "B"}, "B": state, "Done": END}}
-    assert found(definition) == {(SCHEMA, "/States/A/QueryLanguage"), (SCHEMA, "/States/B/QueryLanguage")}
+    assert found(definition) == set()
+
+
+@pytest.mark.parametrize(
+    ("expression", "code", "message"),
+    [
+        # AWS refuses these at CreateStateMachine, with the parser's message without its code
+        ("{% 1 + %}", "INVALID_JSONATA_EXPRESSION", "Unexpected end of expression"),
+        ("{% a[1,2) %}", "INVALID_JSONATA_EXPRESSION", None),
+        ("{% 'unterminated %}", "INVALID_JSONATA_EXPRESSION", None),
+        (
+            "{% phone %}",
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+            "Reference to 'phone' at the top level is not supported.",
+        ),
+        ("{% $ %}", "UNSUPPORTED_JSONATA_EXPRESSION", "Reference to '$' at the top level is not supported."),
+        ("{% $$ %}", "UNSUPPORTED_JSONATA_EXPRESSION", None),
+        (
+            "{% a.b & 'x' %}",
+            "UNSUPPORTED_JSONATA_EXPRESSION",
+            "Reference to 'a' at the top level is not supported.",
+        ),
+    ],
+)
+def test_jsonata_expressions_are_checked(expression: str, code: str, message: str | None) -> None:
+    definition = one(pass_(QueryLanguage="JSONata", Output={"v": expression}))
+    [problem] = validate(definition)
+    assert (problem.code, problem.location) == (code, "/States/S/Output/v")
+    if message is not None:
+        assert problem.message == message
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "{% $states.input.items[price > 10].name %}",
+        "{% $map($states.input.list, function($v) { $v.a }) %}",
+        "{% {'a': $states.context.Execution.Id} %}",
+        "{% $x.y %}",
+        "{% ($n := $states.input.n; $n * 2) %}",
+        "{% $states.input.items.$string(v * 10) %}",
+        "{% $states.input.items.(price * qty) %}",
+        "{% $match($states.input.s, /ab+c/i) %}",
+        "{% $states.input ~> | Address | {'City': 'x'} | %}",
+        "{% $states.input.a / 2 %}",
+    ],
+)
+def test_jsonata_nested_references_are_fine(expression: str) -> None:
+    assert validate(one(pass_(QueryLanguage="JSONata", Output=expression))) == []
+
+
+@pytest.mark.parametrize(
+    ("state", "where", "member"),
+    [
+        ({"Type": "Pass", "Output": {"v": "{% $states.result %}"}}, "/States/S/Output/v", "result"),
+        (
+            {"Type": "Task", "Resource": "echo", "Arguments": {"v": "{% $states.result.x %}"}},
+            "/States/S/Arguments/v",
+            "result",
+        ),
+        (
+            {"Type": "Task", "Resource": "echo", "Output": "{% $states.errorOutput %}"},
+            "/States/S/Output",
+            "errorOutput",
+        ),
+        (
+            {
+                "Type": "Task",
+                "Resource": "echo",
+                "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "S", "Output": "{% $states.result %}"}],
+            },
+            "/States/S/Catch/0/Output",
+            "result",
+        ),
+    ],
+)
+def test_states_members_where_they_do_not_exist(state: dict[str, Any], where: str, member: str) -> None:
+    # AWS: UNSUPPORTED_JSONATA_EXPRESSION: Field '$states.errorOutput' does not exist.
+    [problem] = validate(one({**state, "QueryLanguage": "JSONata", "End": True}))
+    assert (problem.code, problem.location) == ("UNSUPPORTED_JSONATA_EXPRESSION", where)
+    assert problem.message == f"Field '$states.{member}' does not exist."
+
+
+def test_states_members_where_they_exist() -> None:
+    state = {
+        "Type": "Task",
+        "QueryLanguage": "JSONata",
+        "Resource": "echo",
+        "End": True,
+        "Output": "{% $states.result %}",
+        "Assign": {"r": "{% $states.result %}"},
+        "Catch": [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "Next": "S",
+                "Output": "{% $states.errorOutput %}",
+                "Assign": {"e": "{% $states.errorOutput.Error %}"},
+            }
+        ],
+    }
+    assert validate(one(state)) == []
+
+
+def test_a_jsonata_machine_cannot_mix_in_jsonpath_states() -> None:
+    # statemachine-structure: "You cannot revert a top-level JSONata-based state machine to a mix of JSONata
+    # and JSONPath states"; a JSONPath machine may convert state by state.
+    jsonata_top = {**one(pass_(QueryLanguage="JSONPath")), "QueryLanguage": "JSONata"}
+    assert found(jsonata_top) == {(SCHEMA, "/States/S/QueryLanguage")}
+    jsonpath_top = one(pass_(QueryLanguage="JSONata"), Other=pass_(QueryLanguage="JSONPath"))
+    assert not any(p.location.endswith("QueryLanguage") for p in validate(jsonpath_top))
+
+
+def test_jsonata_expression_in_a_jsonpath_state_is_a_literal() -> None:
+    assert validate(one(pass_(Result={"v": "{% 1 + %}"}))) == []
 
 
 def test_fields_of_the_other_query_language() -> None:
@@ -1192,7 +1303,6 @@ def test_fields_of_the_other_query_language() -> None:
     assert "only supported for the 'JSONata' QueryLanguage" in problem.message
     jsonata = one(pass_(QueryLanguage="JSONata", Parameters={}, ResultPath="$.x"))
     assert found(jsonata) == {
-        (SCHEMA, "/States/S/QueryLanguage"),
         (SCHEMA, "/States/S/Parameters"),
         (SCHEMA, "/States/S/ResultPath"),
     }

@@ -13,8 +13,10 @@ that cannot be reached from ``StartAt``. AWS reports unreachable states with ``M
 (message ``State "X" is not reachable.``), and so does stepmap. Paths and intrinsic functions are checked by
 compiling them with the same code the interpreter uses.
 
-Only the JSONPath query language is supported: a ``QueryLanguage: "JSONata"`` gets one clear problem and the
-JSONata-only fields below it are not checked further. The validator keeps no state between calls.
+Both query languages are checked: the fields of the other language are refused, and in a JSONata state every
+``{% %}`` expression is parsed (``INVALID_JSONATA_EXPRESSION``) and refused when it names ``$``, ``$$`` or a
+bare field at the top level (``UNSUPPORTED_JSONATA_EXPRESSION``), see :mod:`stepmap.asl.jsonata`. The
+validator keeps no state between calls.
 """
 
 from __future__ import annotations
@@ -29,17 +31,17 @@ from typing import Any
 from stepmap.asl import fields as F
 from stepmap.asl.fields import FieldSpec
 from stepmap.asl.intrinsics import compile_intrinsic, looks_like_intrinsic
+from stepmap.asl.jsonata import state_problems as jsonata_state_problems
 from stepmap.asl.jsonpath import compile_path, is_variable_name
 from stepmap.asl.resources import parse_resource, unsupported_reason
 from stepmap.asl.timestamps import is_timestamp
 from stepmap.errors import Problem
 
-__all__ = ["JSONATA_UNSUPPORTED", "MAX_DEPTH", "validate"]
+__all__ = ["MAX_DEPTH", "validate"]
 
 MAX_DEPTH = 128  # JSON nesting levels; deeper definitions get TOO_DEEPLY_NESTED
 MAX_VALUES = 1_000_000  # a 1 MiB definition (AWS's limit) cannot hold more JSON values than this
 MAX_NAME = 80
-JSONATA_UNSUPPORTED = "QueryLanguage 'JSONata' is not supported by stepmap yet; use JSONPath"
 
 SCHEMA = "SCHEMA_VALIDATION_FAILED"
 MISSING_TARGET = "MISSING_TRANSITION_TARGET"
@@ -99,6 +101,7 @@ class _Checker:
         self.problems: list[Problem] = []
         self.state_names: dict[str, Loc] = {}
         self.labels: dict[str, Loc] = {}
+        self.top_language = "JSONPath"
 
     # --- reporting ----------------------------------------------------------------------------------
 
@@ -169,6 +172,7 @@ class _Checker:
                     node["TimeoutSeconds"], F.STATE_SPECS["TimeoutSeconds"], (*loc, "TimeoutSeconds"), lang
                 )
             lang = self.query_language(node, loc, lang)
+            self.top_language = lang
         if "Comment" in node:
             self.spec(node["Comment"], F.STATE_SPECS["Comment"], (*loc, "Comment"), lang)
 
@@ -266,6 +270,9 @@ class _Checker:
             # Unknown type: keep its transitions so that the states it leads to are not called unreachable.
             return _StateInfo(_loose_transitions(node, loc), terminal=True)
         lang = self.query_language(node, loc, lang)
+        if lang == "JSONata":
+            for code, message, where in jsonata_state_problems(node):
+                self.report(code, message, (*loc, *where))
         allowed = F.STATE_FIELDS[kind]
         ok = self.fields(node, loc, allowed, f"a {kind} state", lang, F.KNOWN_STATE_FIELDS)
         for key in ok:
@@ -863,11 +870,16 @@ class _Checker:
         value = node["QueryLanguage"]
         qloc = (*loc, "QueryLanguage")
         if value == "JSONata":
-            self.schema(JSONATA_UNSUPPORTED, qloc)
             return "JSONata"
         if value != "JSONPath":
             self.schema(f"QueryLanguage must be 'JSONPath' or 'JSONata', not {_show(value)}", qloc)
             return inherited
+        if loc and self.top_language == "JSONata":
+            # AWS: a state machine whose top-level QueryLanguage is JSONata cannot mix in JSONPath states.
+            self.schema(
+                "The top-level QueryLanguage is 'JSONata': a state of this machine cannot use 'JSONPath'",
+                qloc,
+            )
         return "JSONPath"
 
     def spec(self, value: Any, spec: FieldSpec, loc: Loc, lang: str, name: str = "") -> None:

@@ -16,8 +16,10 @@ import random
 from typing import Any
 
 from stepmap.asl import model
+from stepmap.asl.jsonata import QueryEvaluationError
 from stepmap.asl.payload import dumps
 from stepmap.errors import STATES_ERRORS, StatesError, error_matches
+from stepmap.interpreter.jsonata_states import JSONATA_STATE_TYPES, JsonataCall, catch_outcome
 from stepmap.interpreter.run import ExecutionAborted, Frame, Run, StateCall
 from stepmap.interpreter.states import (
     STATE_TYPES,
@@ -66,9 +68,16 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
     attempts = [0] * len(state.retry)
     per_error: list[dict[str, int]] = [{} for _ in state.retry]
     retry_count = 0
-    execute = STATE_TYPES[state.type]
+    execute = (JSONATA_STATE_TYPES if state.jsonata else STATE_TYPES)[state.type]
+    entered_event = cursor.last
     while True:
-        call = StateCall(run, frame, state, entered, retry_count)
+        call: StateCall
+        if state.jsonata:
+            jsonata_call = JsonataCall(run, frame, state, entered, retry_count)
+            jsonata_call.entered_event = entered_event
+            call = jsonata_call
+        else:
+            call = StateCall(run, frame, state, entered, retry_count)
         try:
             try:
                 outcome = await execute(state, raw, call)
@@ -76,6 +85,16 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
                 raise _too_deep(state) from None
             break
         except StatesError as exc:
+            if isinstance(exc, QueryEvaluationError):
+                cursor.add(
+                    "EvaluationFailed",
+                    {
+                        "error": exc.error,
+                        "cause": exc.cause or "",
+                        "location": exc.location,
+                        "state": state.name,
+                    },
+                )
             if state.type == "Fail":
                 raise
             retrier_index = next(
@@ -98,6 +117,9 @@ async def run_state(state: model.State, raw: Any, run: Run, frame: Frame) -> tup
             error_output = exc.to_json()
             if "Cause" not in error_output:
                 error_output["Cause"] = ""
+            if state.jsonata:
+                outcome = catch_outcome(catcher, call, raw, error_output)
+                break
             assigned = assign_variables(catcher.assign, call, error_output)
             output = apply_result_path(catcher.result_path, raw, error_output)
             outcome = Outcome(output, catcher.next, assigned, caught=True)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepmap.asl import model
+from stepmap.asl.jsonata import EvaluationContext, JsonataTemplate, require
 from stepmap.asl.jsonpath import JsonPath, PathNotFound
 from stepmap.asl.payload import References, dumps
 from stepmap.asl.resources import parse_resource
@@ -29,6 +30,8 @@ __all__ = [
     "Outcome",
     "apply_result_path",
     "assign_variables",
+    "jsonata_outcome",
+    "jsonata_refs",
     "map_items",
     "resolve_int",
     "select_item",
@@ -76,10 +79,18 @@ def apply_result_path(path: JsonPath | None, raw_input: Any, result: Any) -> Any
         ) from None
 
 
-def assign_variables(template: Any, call: StateCall, document: Any) -> dict[str, Any] | None:
+def assign_variables(
+    template: Any, call: StateCall, document: Any, refs: Any = None
+) -> dict[str, Any] | None:
     if template is None:
         return None
-    values = template.evaluate(call.refs(document))
+    values = template.evaluate(refs if refs is not None else call.refs(document))
+    if not isinstance(values, dict):  # a JSONata Assign given as one expression
+        raise StatesError(
+            "States.QueryEvaluationError",
+            f"The Assign of state '{call.state.name}' must evaluate to a JSON object, "
+            f"got {dumps(values)[:200]}",
+        )
     if len(dumps(values).encode()) > PAYLOAD_LIMIT:
         raise StatesError(
             "States.DataLimitExceeded", f"The Assign of state '{call.state.name}' exceeds 256 KiB"
@@ -241,6 +252,7 @@ async def _choice(state: model.Choice, raw: Any, call: StateCall) -> Outcome:
     refs = call.refs(effective)
     output = _apply_path(state.output_path, call, effective, "OutputPath")
     for rule in state.choices:
+        assert rule.predicate is not None  # JSONata rules run in jsonata_states
         if rule.predicate(refs):
             return Outcome(output, rule.next, assign_variables(rule.assign, call, effective))
     if state.default is None:
@@ -255,6 +267,7 @@ async def _wait(state: model.Wait, raw: Any, call: StateCall) -> Outcome:
     effective = _apply_path(state.input_path, call, raw, "InputPath")
     run = call.run
     seconds: float
+    assert not isinstance(state.seconds, JsonataTemplate) and not isinstance(state.timestamp, JsonataTemplate)
     if state.seconds is not None:
         seconds = float(state.seconds)
     elif state.seconds_path is not None:
@@ -292,16 +305,21 @@ async def _fail(state: model.Fail, raw: Any, call: StateCall) -> Outcome:
     error = state.error_ref(refs) if state.error_ref is not None else state.error
     cause = state.cause_ref(refs) if state.cause_ref is not None else state.cause
     for what, value in (("ErrorPath", error), ("CausePath", cause)):
-        if value is not None and not isinstance(value, str):
+        if value is not None and not isinstance(value, str):  # (JSONata Error/Cause run in jsonata_states)
             raise StatesError(
                 "States.Runtime", f"The {what} of state '{state.name}' must resolve to a string"
             )
-    raise StatesError(error or "", cause)
+    raise StatesError(error or "", cause)  # type: ignore[arg-type]
 
 
 async def _parallel(state: model.Parallel, raw: Any, call: StateCall) -> Outcome:
-    effective = _apply_path(state.input_path, call, raw, "InputPath")
-    payload = state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
+    if state.jsonata:
+        payload = state.arguments.evaluate(jsonata_refs(call, raw)) if state.arguments is not None else raw
+    else:
+        effective = _apply_path(state.input_path, call, raw, "InputPath")
+        payload = (
+            state.parameters.evaluate(call.refs(effective)) if state.parameters is not None else effective
+        )
     frame = call.frame
     frame.cursor.add("ParallelStateStarted", None)
     children = [frame.child() for _ in state.branches]
@@ -337,7 +355,18 @@ async def _gather_fail_fast(tasks: Sequence[asyncio.Future[Any]]) -> list[Any]:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def jsonata_outcome(state: model.State, call: StateCall, raw: Any, result: Any, default: Any) -> Outcome:
+    """A JSONata state's Output and Assign, both evaluated with the variables as they were at entry."""
+    refs = jsonata_refs(call, raw, result=result)
+    output = state.output.evaluate(refs) if state.output is not None else default
+    assigned = assign_variables(state.assign, call, None, refs)
+    return Outcome(output, state.next, assigned)
+
+
 def _finish_result(state: model.State, raw: Any, call: StateCall, result: Any) -> Outcome:
+    if state.jsonata:
+        size_check(state, dumps(result))
+        return jsonata_outcome(state, call, raw, result, result)
     if state.result_selector is not None:
         result = state.result_selector.evaluate(call.refs(result))
     size_check(state, dumps(result))
@@ -347,7 +376,16 @@ def _finish_result(state: model.State, raw: Any, call: StateCall, result: Any) -
 
 
 def resolve_int(call: StateCall, document: Any, value: Any, path: JsonPath | None, what: str) -> Any:
-    """A Map setting given either as a constant or through its ``...Path`` twin."""
+    """A Map setting given either as a constant or through its ``...Path`` twin (or a JSONata expression)."""
+    if isinstance(value, JsonataTemplate):
+        refs = jsonata_refs(call, document)
+        return require(
+            value.evaluate(refs),
+            refs,
+            value,
+            lambda v: not isinstance(v, bool) and isinstance(v, int | float) and v >= 0,
+            "a non-negative number",
+        )
     if path is None:
         return value
     return _apply_path(path, call, document, what)
@@ -355,7 +393,16 @@ def resolve_int(call: StateCall, document: Any, value: Any, path: JsonPath | Non
 
 def map_items(state: model.Map, call: StateCall, effective: Any) -> list[tuple[Any, dict[str, Any]]]:
     """The inline items of a Map with their ``$$.Map.Item`` contexts (JSON arrays, or objects' entries)."""
-    items = _apply_path(state.items_path, call, effective, "ItemsPath")
+    if state.jsonata:
+        items = state.items.evaluate(jsonata_refs(call, effective)) if state.items is not None else effective
+        if not isinstance(items, list | dict):
+            raise StatesError(
+                "States.QueryEvaluationError",
+                f"The Items field of state '{state.name}' must evaluate to a JSON array or object, "
+                f"got {dumps(items)[:200]}",
+            )
+    else:
+        items = _apply_path(state.items_path, call, effective, "ItemsPath")
     if isinstance(items, list):
         return [(value, {"Index": i, "Value": value}) for i, value in enumerate(items)]
     if isinstance(items, dict):
@@ -370,12 +417,28 @@ def map_items(state: model.Map, call: StateCall, effective: Any) -> list[tuple[A
 def select_item(state: model.Map, call: StateCall, effective: Any, value: Any, item: dict[str, Any]) -> Any:
     if state.item_selector is None:
         return value
+    if state.jsonata:
+        return state.item_selector.evaluate(jsonata_refs(call, effective, item))  # type: ignore[arg-type]
     refs = References(effective, lambda: call.context(item), call.frame.scope)
     return state.item_selector.evaluate(refs)
 
 
+def jsonata_refs(
+    call: StateCall, document: Any, map_item: dict[str, Any] | None = None, **extra: Any
+) -> EvaluationContext:
+    """What a JSONata expression of this state attempt sees (``$states``, the variables)."""
+    return EvaluationContext(
+        document,
+        (lambda: call.context(map_item)),
+        call.frame.scope,
+        state_label=f"An error occurred while executing the state '{call.state.name}' "
+        f"(entered at the event id #{getattr(call, 'entered_event', 0)}).",
+        **extra,
+    )
+
+
 async def _map(state: model.Map, raw: Any, call: StateCall) -> Outcome:
-    effective = _apply_path(state.input_path, call, raw, "InputPath")
+    effective = _apply_path(state.input_path, call, raw, "InputPath") if not state.jsonata else raw
     run, frame = call.run, call.frame
     if state.distributed:
         if run.distributed_map is None:

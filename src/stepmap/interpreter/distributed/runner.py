@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from stepmap.asl import model
+from stepmap.asl.jsonata import compile_value
 from stepmap.asl.payload import compile_template, dumps
 from stepmap.asl.resources import uses_service_integrations
 from stepmap.errors import StatesError
@@ -27,7 +28,7 @@ from stepmap.interpreter.distributed.scheduler import NO_KEY, MapRunScheduler
 from stepmap.interpreter.distributed.writer import RecordFormat, ResultWriter
 from stepmap.interpreter.ports import MapRunObserver, ObjectStorePort
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
-from stepmap.interpreter.states import map_items, resolve_int
+from stepmap.interpreter.states import jsonata_refs, map_items, resolve_int
 from stepmap.worker import ChildJob, manual_start
 
 __all__ = ["DEFAULT_MAX_CONCURRENCY", "DistributedMap"]
@@ -90,6 +91,8 @@ def _settings(state: model.Map, call: StateCall, effective: Any) -> Settings:
     batcher = state.item_batcher
     max_items = max_bytes = None
     batch_input = None
+    if batcher is not None and state.jsonata:
+        batcher = _jsonata_resolved(batcher, "ItemBatcher", call, effective)
     if batcher is not None:
         refs = call.refs(effective)
 
@@ -108,7 +111,11 @@ def _settings(state: model.Map, call: StateCall, effective: Any) -> Settings:
         if max_bytes is not None and not 0 < max_bytes <= PAYLOAD_LIMIT:
             raise StatesError("States.Runtime", "MaxInputBytesPerBatch must be between 1 and 262144.")
         if "BatchInput" in batcher:
-            batch_input = compile_template(batcher["BatchInput"]).evaluate(refs)
+            batch_input = (
+                batcher["BatchInput"]
+                if state.jsonata
+                else compile_template(batcher["BatchInput"]).evaluate(refs)
+            )
     return Settings(
         max_concurrency=concurrency or DEFAULT_MAX_CONCURRENCY,
         tolerated_count=count,
@@ -126,10 +133,22 @@ def _path(text: str) -> Any:
     return compile_path(text)
 
 
+def _jsonata_resolved(raw: Mapping[str, Any], where: str, call: StateCall, effective: Any) -> Any:
+    """A JSONata Map's sub-document (ItemReader, ItemBatcher, ResultWriter) with its expressions evaluated."""
+    resolved = compile_value(raw, where).evaluate(jsonata_refs(call, effective))
+    if not isinstance(resolved, Mapping):
+        raise StatesError("States.QueryEvaluationError", f"{where} must evaluate to a JSON object")
+    return resolved
+
+
 def _reader_spec(state: model.Map, call: StateCall, effective: Any) -> ReaderSpec:
     reader = state.item_reader or {}
     refs = call.refs(effective)
-    parameters = compile_template(reader.get("Parameters", reader.get("Arguments", {}))).evaluate(refs)
+    if state.jsonata:
+        reader = _jsonata_resolved(reader, "ItemReader", call, effective)
+        parameters = reader.get("Arguments", {})
+    else:
+        parameters = compile_template(reader.get("Parameters", reader.get("Arguments", {}))).evaluate(refs)
     config = dict(reader.get("ReaderConfig", {}))
     if "MaxItemsPath" in config:
         config["MaxItems"] = refs.resolve(_path(config.pop("MaxItemsPath")), "MaxItemsPath")
@@ -285,9 +304,13 @@ class DistributedMap:
         spec = state.result_writer
         if spec is None or "Resource" not in spec:
             return None  # WriterConfig alone only shapes the in-state output
-        parameters = compile_template(spec.get("Parameters", spec.get("Arguments", {}))).evaluate(
-            call.refs(effective)
-        )
+        if state.jsonata:
+            spec = _jsonata_resolved(spec, "ResultWriter", call, effective)
+            parameters = spec.get("Arguments", {})
+        else:
+            parameters = compile_template(spec.get("Parameters", spec.get("Arguments", {}))).evaluate(
+                call.refs(effective)
+            )
         config = spec.get("WriterConfig", {})
         if self.tmp_dir is not None:
             os.makedirs(self.tmp_dir, exist_ok=True)

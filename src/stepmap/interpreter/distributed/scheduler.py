@@ -164,6 +164,8 @@ class MapRunScheduler:
         state, call, effective = self.state, self.call, self.effective
         selector = state.item_selector
         scope = call.frame.scope
+        from stepmap.interpreter.states import jsonata_refs  # here: a JSONata ItemSelector's context
+
         items = self.owner.items(state, call, effective)
 
         def selected() -> Iterator[str]:
@@ -177,6 +179,9 @@ class MapRunScheduler:
                     item["Source"] = source
                 elif source is not NO_KEY:
                     item["Key"] = source
+                if state.jsonata:
+                    yield dumps(selector.evaluate(jsonata_refs(call, effective, item)))  # type: ignore[arg-type]
+                    continue
                 context_fn = functools.partial(call.context, item)
                 yield dumps(selector.evaluate(References(effective, context_fn, scope)))
 
