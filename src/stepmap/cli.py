@@ -46,7 +46,7 @@ def _read_input(text: str | None) -> Any:
 
 
 def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple[str, ...]) -> Any:
-    from stepmap.functions import FunctionRegistry, add_code_paths
+    from stepmap.functions import FunctionRegistry, add_code_paths, parse_function_option
 
     add_code_paths(code)
     registry = FunctionRegistry()
@@ -55,8 +55,8 @@ def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple
     for spec in function:
         name, sep, target = spec.partition("=")
         if not sep:
-            raise InputError(f"--function {spec!r} must look like NAME=module:attr")
-        registry.register(name.strip(), target.strip())
+            raise InputError(f"--function {spec!r} must look like NAME=module:attr (or NAME=DIR/app.handler)")
+        registry.add(parse_function_option(name.strip(), target, code))
     return registry
 
 
@@ -120,8 +120,9 @@ def main() -> None:
     "--function",
     "function",
     multiple=True,
-    metavar="NAME=MODULE:ATTR",
-    help="Register a handler under a function name (repeatable).",
+    metavar="NAME=HANDLER",
+    help="Register a function (repeatable). HANDLER: module:attr or module.function (found in one --code "
+    "folder), DIR/module.function (module.py in folder DIR), or either followed by @DIR.",
 )
 @click.option(
     "--functions", multiple=True, metavar="MODULE", help="Register every public function of a module."
