@@ -10,8 +10,9 @@ recreates that per function, around each call:
   after the call, every module loaded from its roots is taken out again and kept in its namespace. Two
   functions with an ``app`` module in different folders therefore each import and keep their own.
 * **variables** -- the function's ``Environment`` plus Lambda's reserved variables are layered over the
-  process environment, and the previous values come back after the call (so whatever the worker's
-  environment carries, for example an endpoint another component injects, stays visible underneath).
+  process environment (so whatever the worker's environment carries, for example an endpoint another
+  component injects, stays visible underneath); the previous values come back when another function
+  runs in the process, or at :func:`release`.
 
 State kept per process: one environment per :class:`~stepmap.functions.FunctionSpec` (warm starts), and
 the set of code roots seen, so that one function never finds another's folder on its path.
@@ -30,10 +31,12 @@ from typing import Any
 
 from stepmap.functions import FunctionSpec
 
-__all__ = ["ExecutionEnvironment", "environment_for", "reserved_variables"]
+__all__ = ["ExecutionEnvironment", "environment_for", "release", "reserved_variables"]
 
 _known_roots: set[str] = set()
 _environments: dict[FunctionSpec, ExecutionEnvironment] = {}
+_current: ExecutionEnvironment | None = None  # whose variables are in os.environ now
+_saved: dict[str, str | None] = {}  # the values they replaced
 
 
 def reserved_variables(spec: FunctionSpec, region: str) -> dict[str, str]:
@@ -84,13 +87,9 @@ class ExecutionEnvironment:
     @contextmanager
     def active(self) -> Iterator[None]:
         """Make this function's imports and variables current for the duration of one call."""
-        saved_env = {k: os.environ.get(k) for k in self.variables}
-        os.environ.update(self.variables)
+        self._enter_variables()
         if not self.roots:
-            try:
-                yield
-            finally:
-                _restore_env(saved_env)
+            yield
             return
         saved_path = sys.path[:]
         known = _known_prefixes()
@@ -127,11 +126,29 @@ class ExecutionEnvironment:
                 if previous is not None:
                     sys.modules[name] = previous
             sys.path[:] = saved_path
-            _restore_env(saved_env)
+
+    def _enter_variables(self) -> None:
+        # Switching variables costs a few microseconds per variable, so they stay in place between calls
+        # of the same function and are swapped only when another function runs (or at release()).
+        global _current, _saved
+        if _current is self:
+            return
+        _restore_env(_saved)
+        _saved = {k: os.environ.get(k) for k in self.variables}
+        os.environ.update(self.variables)
+        _current = self
 
 
 def _known_prefixes() -> tuple[str, ...]:
     return tuple(root + os.sep for root in _known_roots)
+
+
+def release() -> None:
+    """Put back the process's own environment variables (after the last call of an in-process run)."""
+    global _current, _saved
+    _restore_env(_saved)
+    _saved = {}
+    _current = None
 
 
 def _restore_env(saved: dict[str, str | None]) -> None:

@@ -20,6 +20,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
+from stepmap.environments import release as release_environments
 from stepmap.errors import DefinitionError, InputError, Problem
 from stepmap.functions import FunctionRegistry, FunctionSpec, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
@@ -391,20 +392,23 @@ class StepmapService:
             if journal_run is not None:
                 journal_run.attach(run, flushed)
 
-        execution: Execution = run_to_completion(
-            lambda: execute(
-                prepared.machine,
-                input_value,
-                invoker=invoker,
-                clock=self.clock,
-                name=name,
-                state_machine_name=prepared.name,
-                distributed_map=distributed,
-                journal=journal_run,
-                resume=resume,
-                on_start=on_start,
+        try:
+            execution: Execution = run_to_completion(
+                lambda: execute(
+                    prepared.machine,
+                    input_value,
+                    invoker=invoker,
+                    clock=self.clock,
+                    name=name,
+                    state_machine_name=prepared.name,
+                    distributed_map=distributed,
+                    journal=journal_run,
+                    resume=resume,
+                    on_start=on_start,
+                )
             )
-        )
+        finally:
+            release_environments()  # handlers run in this process (sync) leave no variables behind
         self.map_runs.extend(distributed.map_runs)
         if self.journal is not None:
             events = journal_run.new_events() if journal_run is not None else execution.history
