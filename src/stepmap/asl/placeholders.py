@@ -20,8 +20,13 @@ def _escape(token: Any) -> str:
 def placeholders(definition: Any) -> Iterator[tuple[str, str]]:
     """(JSON pointer, placeholder) for every ``${...}`` in the definition's strings and keys."""
     stack: list[tuple[Any, str]] = [(definition, "")]
+    seen: set[int] = set()  # a definition built in Python may hold a cycle
     while stack:
         node, where = stack.pop()
+        if isinstance(node, dict | list):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, str):
             for m in PLACEHOLDER.finditer(node):
                 yield where, m.group(0)

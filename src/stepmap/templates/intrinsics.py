@@ -84,6 +84,7 @@ class Stack:
     mappings: Mapping[str, Any] = field(default_factory=dict)
     conditions: Mapping[str, Any] = field(default_factory=dict)
     physical: dict[str, Callable[[], tuple[Any, dict[str, Any]]]] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)  # parameter -> why it has no local value
     _resolved: dict[str, tuple[Any, dict[str, Any]]] = field(default_factory=dict)
     _resolving: list[str] = field(default_factory=list)
     _conditions: dict[str, bool] = field(default_factory=dict)
@@ -125,6 +126,8 @@ class Stack:
     def ref(self, name: str, where: str) -> Any:
         if name in self.parameters:
             return self.parameters[name]
+        if name in self.unavailable:
+            raise InputError(f"{where}: {self.unavailable[name]}")
         pseudo = self.pseudo()
         if name in pseudo:
             return pseudo[name]

@@ -137,10 +137,12 @@ class _Reader:
                 value: Any = overrides[name]
             elif "Default" in decl:
                 if kind.startswith("AWS::SSM::Parameter"):
-                    raise InputError(
+                    # an error only if something uses it (CDK declares BootstrapVersion for its Rules)
+                    self.stack.unavailable[name] = (
                         f"parameter {name} reads SSM parameter {decl['Default']!r}, which stepmap cannot "
                         f"read locally: pass --parameter-overrides {name}=VALUE"
                     )
+                    continue
                 value = decl["Default"]
             else:
                 raise InputError(f"parameter {name} has no Default: pass --parameter-overrides {name}=VALUE")
