@@ -368,3 +368,12 @@ def test_validate_a_template_names_the_state_machine(tmp_path: Path) -> None:
     assert result.returncode == 2 and "Machine:/States/A/Resource" in result.stderr, result.stderr
     result = cli("run", "--template", str(path), "--state-dir", "st", cwd=tmp_path)
     assert result.returncode == 2 and "UNSUBSTITUTED_PLACEHOLDER" in result.stderr
+
+
+def test_yaml_without_the_decoder_installed_says_how_to_install_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "cfnlint.decode", None)
+    path = app_dir(tmp_path, "Resources:" + FUNCTION)
+    with pytest.raises(InputError, match=r"pip install 'stepmap\[templates\]'"):
+        load_template(str(path))
