@@ -8,6 +8,7 @@ Python traceback.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 from typing import Any, NoReturn
@@ -46,7 +47,7 @@ def _read_input(text: str | None) -> Any:
 
 
 def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple[str, ...]) -> Any:
-    from stepmap.functions import FunctionRegistry, add_code_paths
+    from stepmap.functions import FunctionRegistry, add_code_paths, parse_function_option
 
     add_code_paths(code)
     registry = FunctionRegistry()
@@ -55,8 +56,8 @@ def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple
     for spec in function:
         name, sep, target = spec.partition("=")
         if not sep:
-            raise InputError(f"--function {spec!r} must look like NAME=module:attr")
-        registry.register(name.strip(), target.strip())
+            raise InputError(f"--function {spec!r} must look like NAME=module:attr (or NAME=DIR/app.handler)")
+        registry.add(parse_function_option(name.strip(), target, code))
     return registry
 
 
@@ -113,15 +114,62 @@ def main() -> None:
     """Run AWS Step Functions (ASL) state machines locally with Python handlers."""
 
 
+def template_options(fn: Any) -> Any:
+    """--template, --parameter-overrides, --sub and --subs (templates and substitutions)."""
+    fn = click.option(
+        "--subs",
+        "subs_files",
+        multiple=True,
+        metavar="FILE.json",
+        help="Substitutions for ${KEY} (JSON object).",
+    )(fn)
+    fn = click.option(
+        "--sub", "subs", multiple=True, metavar="KEY=VALUE", help="Fill the placeholder ${KEY} (repeatable)."
+    )(fn)
+    fn = click.option(
+        "--parameter-overrides",
+        "parameter_overrides",
+        multiple=True,
+        metavar="KEY=VALUE",
+        help="Template parameter values, as `sam deploy` takes them (repeatable).",
+    )(fn)
+    fn = click.option(
+        "--template",
+        "template",
+        default=None,
+        metavar="FILE",
+        help="A SAM/CloudFormation template (YAML or JSON, or a CDK *.template.json); DEFINITION then names "
+        "one of its state machines (logical id or name; optional when there is one).",
+    )(fn)
+    return fn
+
+
+def _print_notes(app: Any) -> None:
+    for note in app.notes:
+        click.echo(f"stepmap: {app.path}: {note}", err=True)
+
+
+def _load_app(template: str, parameter_overrides: tuple[str, ...], quiet: bool = False) -> Any:
+    from stepmap.service.apps import open_app
+    from stepmap.templates import parse_parameter_overrides
+
+    app = open_app(template, parse_parameter_overrides(parameter_overrides))
+    if not quiet:
+        _print_notes(app)
+    return app
+
+
 @main.command()
-@click.argument("definition")
+@click.argument("definition", required=False)
+@template_options
 @click.option("--input", "input_text", metavar="JSON|@FILE", help="Execution input: JSON text or @file.json.")
 @click.option(
     "--function",
     "function",
     multiple=True,
-    metavar="NAME=MODULE:ATTR",
-    help="Register a handler under a function name (repeatable).",
+    metavar="NAME=HANDLER",
+    help="Register a function (repeatable). HANDLER: module:attr or module.function (found in one --code "
+    "folder), DIR/module.function (module.py in folder DIR), or either followed by @DIR.",
 )
 @click.option(
     "--functions", multiple=True, metavar="MODULE", help="Register every public function of a module."
@@ -153,7 +201,11 @@ def main() -> None:
 @click.option("--test-case", default=None, metavar="NAME", help="The test case of --mock-config to run.")
 @store_options
 def run(
-    definition: str,
+    definition: str | None,
+    template: str | None,
+    parameter_overrides: tuple[str, ...],
+    subs: tuple[str, ...],
+    subs_files: tuple[str, ...],
     input_text: str | None,
     function: tuple[str, ...],
     functions: tuple[str, ...],
@@ -169,17 +221,41 @@ def run(
     s3_endpoint: str | None,
     state_dir: str | None,
 ) -> None:
-    """Run the state machine in DEFINITION (.json, .asl.json or .yaml file) and print its output."""
+    """Run the state machine in DEFINITION (.json, .asl.json or .yaml file) and print its output.
+
+    With --template, run a state machine of a SAM/CloudFormation/CDK template with its functions, buckets
+    and tables: `stepmap run --template template.yaml [STATE_MACHINE]`."""
     from contextlib import ExitStack
 
     from stepmap.service.runner import StepmapService
 
+    label = definition or template or "definition"
     try:
         value = _read_input(input_text)
         if mock_config is not None and test_case is None:
             raise InputError("--mock-config needs the test case to run (--test-case NAME)")
         endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
         registry = _registry(function, functions, code)
+        app = None
+        source: Any = definition
+        if template is not None:
+            from stepmap.service.apps import prepare_app_machine, registry_for
+
+            app = _load_app(template, parameter_overrides, quiet)
+            registry = registry_for(app, registry)
+            label = f"{template}: state machine {app.state_machine(definition).logical_id}"
+            source = prepare_app_machine(app, definition)
+        elif definition is None:
+            raise InputError("give a DEFINITION file, or --template TEMPLATE")
+        else:
+            from stepmap.service.apps import definition_with_subs
+            from stepmap.service.runner import prepare
+            from stepmap.templates import parse_sub_options
+
+            substitutions = parse_sub_options(subs, subs_files)
+            if substitutions:
+                loaded, stem = definition_with_subs(definition, substitutions)
+                source = prepare(loaded, name=stem)
         with ExitStack() as stack:
             observer = None
             if not quiet and sys.stderr.isatty():
@@ -202,9 +278,13 @@ def run(
                 mock_config=mock_config,
                 test_case=test_case,
             )
-            execution = service.start_execution(definition, value, name=name)
+            if app is not None:
+                from stepmap.service.apps import provision
+
+                provision(service, app)
+            execution = service.start_execution(source, value, name=name)
     except DefinitionError as exc:
-        click.echo(f"stepmap: {definition}: invalid definition ({len(exc.problems)} problem(s)):", err=True)
+        click.echo(f"stepmap: {label}: invalid definition ({len(exc.problems)} problem(s)):", err=True)
         _print_problems(exc.problems)
         sys.exit(EXIT_INVALID)
     except InputError as exc:
@@ -264,16 +344,44 @@ def _continue(action: str, execution: str, state_dir: str | None, quiet: bool) -
 
 
 @main.command()
-@click.argument("definition")
+@click.argument("definition", required=False)
+@template_options
 @click.option(
     "--json", "as_json", is_flag=True, help="Print diagnostics as JSON (like ValidateStateMachineDefinition)."
 )
-def validate(definition: str, as_json: bool) -> None:
-    """Check DEFINITION and print every problem; exit 0 when valid, 2 otherwise."""
+def validate(
+    definition: str | None,
+    template: str | None,
+    parameter_overrides: tuple[str, ...],
+    subs: tuple[str, ...],
+    subs_files: tuple[str, ...],
+    as_json: bool,
+) -> None:
+    """Check DEFINITION and print every problem; exit 0 when valid, 2 otherwise.
+
+    With --template, check the template and every state machine in it (or the one DEFINITION names)."""
     from stepmap.api import validate as validate_definition
 
     try:
-        problems = validate_definition(definition)
+        if template is not None:
+            app = _load_app(template, parameter_overrides)
+            machines = [app.state_machine(definition)] if definition else list(app.state_machines.values())
+            problems = []
+            for machine in machines:
+                for problem in validate_definition(machine.definition):
+                    where = f"{machine.logical_id}:{problem.location or '/'}"
+                    problems.append(dataclasses.replace(problem, location=where))
+            if not machines:
+                raise InputError(f"template {template!r} declares no state machine")
+            definition = template
+        elif definition is None:
+            raise InputError("give a DEFINITION file, or --template TEMPLATE")
+        else:
+            from stepmap.service.apps import definition_with_subs
+            from stepmap.templates import parse_sub_options
+
+            loaded, _ = definition_with_subs(definition, parse_sub_options(subs, subs_files))
+            problems = validate_definition(loaded)
     except InputError as exc:
         _fail(str(exc))
     errors = [p for p in problems if p.severity == "ERROR"]
@@ -352,6 +460,24 @@ def describe_map_run(map_run_arn: str, state_dir: str | None) -> None:
         _print_json(_journal(state_dir).map_run(map_run_arn))
     except InputError as exc:
         _fail(str(exc))
+
+
+@main.command(name="describe-template")
+@click.argument("template")
+@click.option(
+    "--parameter-overrides",
+    "parameter_overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Parameter values.",
+)
+def describe_template(template: str, parameter_overrides: tuple[str, ...]) -> None:
+    """Print what stepmap reads from TEMPLATE: state machines, functions, buckets, tables, notes."""
+    try:
+        app = _load_app(template, parameter_overrides, quiet=True)
+    except InputError as exc:
+        _fail(str(exc))
+    _print_json(app.describe())
 
 
 @main.command()

@@ -150,3 +150,44 @@ def test_wordfreq_on_ray_with_s3_equals_the_local_pool(
     assert {int(k): [tuple(pair) for pair in v] for k, v in outputs["ray"].items()} == {
         length: [tuple(pair) for pair in top] for length, top in expected.items()
     }
+
+
+def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_path: Path) -> None:
+    """Both nodes run both functions (a Distributed Map whose children call F1 then F2): each call loads
+    its own folder's ``app`` and ``helper``, in the same Ray worker process."""
+    from stepmap.functions import FunctionSpec, HandlerRef
+
+    functions = FunctionRegistry()
+    for folder in ("f1", "f2"):
+        code = tmp_path / folder
+        code.mkdir()
+        (code / "helper.py").write_text(f"WHO = 'helper of {folder}'\n")
+        (code / "app.py").write_text(
+            "import os\nimport helper\n\n\ndef lambda_handler(event, context):\n"
+            f"    return {{**event, '{folder}': helper.WHO, '{folder}_env': os.environ.get('WHICH')}}\n"
+        )
+        spec = FunctionSpec(
+            folder.upper(), HandlerRef("app", "lambda_handler"), str(code), environment=(("WHICH", folder),)
+        )
+        functions.add(spec)
+    processor = {
+        "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+        "StartAt": "One",
+        "States": {
+            "One": {"Type": "Task", "Resource": "F1", "Next": "Two"},
+            "Two": {"Type": "Task", "Resource": "F2", "End": True},
+        },
+    }
+    machine = {
+        "StartAt": "Map",
+        "States": {"Map": {"Type": "Map", "ItemProcessor": processor, "ItemsPath": "$.items", "End": True}},
+    }
+    service = StepmapService(
+        functions=functions, executor="ray", state_dir=str(tmp_path / "state"), ray_address=ray_cluster
+    )
+    execution = service.start_execution(machine, {"items": [{"i": i} for i in range(40)]})
+    assert execution.status == "SUCCEEDED", (execution.error, execution.cause)
+    assert execution.output == [
+        {"i": i, "f1": "helper of f1", "f1_env": "f1", "f2": "helper of f2", "f2_env": "f2"}
+        for i in range(40)
+    ]

@@ -33,6 +33,7 @@ from stepmap.asl.fields import FieldSpec
 from stepmap.asl.intrinsics import compile_intrinsic, looks_like_intrinsic
 from stepmap.asl.jsonata import state_problems as jsonata_state_problems
 from stepmap.asl.jsonpath import compile_path, is_variable_name
+from stepmap.asl.placeholders import placeholders
 from stepmap.asl.resources import parse_resource, unsupported_reason
 from stepmap.asl.timestamps import is_timestamp
 from stepmap.errors import Problem
@@ -69,6 +70,12 @@ def pointer(loc: Iterable[Any]) -> str:
     return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in loc)
 
 
+_LEFTOVER = (
+    "{} was not substituted: give it a value in the template's DefinitionSubstitutions "
+    "(or with --sub KEY=VALUE)"
+)
+
+
 def validate(definition: object) -> list[Problem]:
     """Every problem of an ASL definition (already parsed from JSON or YAML); ``[]`` when it is valid."""
     checker = _Checker()
@@ -79,6 +86,9 @@ def validate(definition: object) -> list[Problem]:
             checker.schema(f"A state machine definition must be a JSON object, not {_kind(definition)}", ())
         elif checker.scan(definition):
             checker.machine(definition, (), "top", "JSONPath")
+        if isinstance(definition, Mapping):
+            for where, text in placeholders(definition):
+                checker.problems.append(Problem("UNSUBSTITUTED_PLACEHOLDER", _LEFTOVER.format(text), where))
     except RecursionError:
         checker.report("TOO_DEEPLY_NESTED", "The definition is nested too deeply to validate", ())
     except Exception as exc:  # the promise is "never raises": a bug here must not hide the user's problems

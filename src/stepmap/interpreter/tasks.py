@@ -116,17 +116,17 @@ class HandlerInvoker:
         self, name: str, payload_json: str, timeout: float | None, logs: list[str]
     ) -> tuple[Any, str, str]:
         """Call function ``name``; return (parsed result, result JSON text, request id)."""
-        target = self.functions.get(name)
+        spec = self.functions.get(name)
         arn = self.function_arn(name)
-        if target is None:
+        if spec is None:
             raise StatesError(
                 "Lambda.ResourceNotFoundException",
                 f"Function not found: {arn} (register it with --function {name}=module:attr)",
             )
         request_id = str(uuid.uuid4())
-        invocation = Invocation(name, arn, request_id, timeout, self.capture_logs)
+        invocation = Invocation(spec.name, arn, request_id, timeout, self.capture_logs, self.region)
         try:
-            future = self.executor.submit(call_handler, target, payload_json, invocation)
+            future = self.executor.submit(call_handler, spec, payload_json, invocation)
         except RuntimeError as exc:  # executor shut down or broken
             raise EngineError(f"cannot submit handler call: {exc}") from exc
         try:

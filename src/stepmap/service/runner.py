@@ -21,8 +21,9 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
+from stepmap.environments import release as release_environments
 from stepmap.errors import DefinitionError, InputError, Problem
-from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
+from stepmap.functions import FunctionRegistry, FunctionSpec, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.runner import DistributedMap
@@ -281,17 +282,15 @@ class StepmapService:
         for fn, at in referenced_functions(prepared.definition):
             if mocks is not None and mocks.covers(at):
                 continue
-            target = self.functions.get(fn)
-            if isinstance(target, HandlerRef):
-                target.load()  # an unimportable handler is the user's mistake: say so before running
+            spec = self.functions.get(fn)
+            if spec is not None and isinstance(spec.handler, HandlerRef) and spec.code_root is None:
+                # an unimportable handler is the user's mistake: say so before running (a function
+                # with a code root is imported only in its own environment, where it fails as on Lambda)
+                spec.handler.load()
 
     def options(self) -> dict[str, Any]:
         """What another process needs to run this service's executions again (resume, redrive)."""
-        functions = {
-            name: str(target) if isinstance(target, HandlerRef) else None
-            for name in self.functions.names()
-            for target in [self.functions.get(name)]
-        }
+        functions = {spec.name: spec.to_json() for spec in self.functions.specs()}
         options = {
             "executor": self.executor_name,
             "code_paths": list(self.code_paths),
@@ -483,20 +482,23 @@ class StepmapService:
             if journal_run is not None:
                 journal_run.attach(run, flushed)
 
-        execution: Execution = run_to_completion(
-            lambda: execute(
-                prepared.machine,
-                input_value,
-                invoker=invoker,
-                clock=self.clock,
-                name=name,
-                state_machine_name=prepared.name,
-                distributed_map=distributed,
-                journal=journal_run,
-                resume=resume,
-                on_start=on_start,
+        try:
+            execution: Execution = run_to_completion(
+                lambda: execute(
+                    prepared.machine,
+                    input_value,
+                    invoker=invoker,
+                    clock=self.clock,
+                    name=name,
+                    state_machine_name=prepared.name,
+                    distributed_map=distributed,
+                    journal=journal_run,
+                    resume=resume,
+                    on_start=on_start,
+                )
             )
-        )
+        finally:
+            release_environments()  # handlers run in this process (sync) leave no variables behind
         self.map_runs.extend(distributed.map_runs)
         if self.journal is not None:
             events = journal_run.new_events() if journal_run is not None else execution.history
@@ -523,7 +525,9 @@ class StepmapService:
                 "they cannot be found again by name (register handlers as module:attr to resume)"
             )
         env = options.get("env", {})
-        functions = FunctionRegistry({k: v for k, v in options.get("functions", {}).items()})
+        functions = FunctionRegistry(
+            {k: FunctionSpec.from_json(k, v) for k, v in options.get("functions", {}).items()}
+        )
         kwargs: dict[str, Any] = {
             "functions": functions,
             "executor": options.get("executor", "local"),

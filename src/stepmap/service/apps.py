@@ -1,0 +1,76 @@
+"""A template's app, made runnable: its functions in a registry, its buckets and tables created in the
+embedded store, a chosen state machine prepared; and a bare definition file with ``--sub`` substitutions.
+
+The glue between :mod:`stepmap.templates` (pure data) and the service.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from stepmap.asl.loader import load_definition
+from stepmap.functions import FunctionRegistry
+from stepmap.service.runner import PreparedMachine, prepare
+from stepmap.templates import App, load_template, substitute_text, substitute_value
+
+if TYPE_CHECKING:
+    from stepmap.service.runner import StepmapService
+
+__all__ = ["definition_with_subs", "open_app", "prepare_app_machine", "provision", "registry_for"]
+
+
+def open_app(template: str, parameter_overrides: Mapping[str, str] | None = None) -> App:
+    return load_template(template, parameter_overrides)
+
+
+def registry_for(app: App, extra: FunctionRegistry | None = None) -> FunctionRegistry:
+    """The template's functions, with any registered by hand (``--function``) taking precedence."""
+    registry = FunctionRegistry()
+    for spec in app.functions:
+        registry.add(spec)
+    if extra is not None:
+        for spec in extra.specs():
+            registry.add(spec)
+    return registry
+
+
+def prepare_app_machine(app: App, selector: str | None) -> PreparedMachine:
+    machine = app.state_machine(selector)
+    return prepare(machine.definition, name=machine.name)
+
+
+def provision(service: StepmapService, app: App) -> None:
+    """Create the template's buckets and tables (with their key schema) where the service keeps them."""
+    if app.buckets:
+        store = service.store
+        for bucket in app.buckets:
+            if not store.bucket_exists(bucket.name):
+                store.create_bucket(bucket.name)
+    if app.tables:
+        from stepmap.storage.config import TableConfig, open_table
+        from stepmap.storage.tables import TableSchema
+
+        config = TableConfig.from_env(service.env)
+        for table in app.tables:
+            schema = TableSchema(
+                table.partition_key, table.sort_key, table.partition_key_type, table.sort_key_type
+            )
+            open_table(config, table.name, schema)
+
+
+def definition_with_subs(source: str, substitutions: Mapping[str, Any]) -> tuple[Any, str | None]:
+    """A definition file with ``${KEY}`` placeholders filled (textually for JSON, as Step Functions does),
+    and the state machine name its file name gives."""
+    if not substitutions:
+        return source, None
+    stem = os.path.basename(source).split(".", 1)[0] or None
+    if Path(source).suffix.lower() in (".yaml", ".yml"):
+        return substitute_value(load_definition(source), substitutions), stem
+    try:
+        text = Path(source).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return source, None  # load_definition reports it
+    return load_definition(substitute_text(text, substitutions)), stem
