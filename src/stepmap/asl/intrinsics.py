@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from stepmap.asl import jsontext
 from stepmap.asl.jsonpath import JsonPath, compile_path
 from stepmap.errors import StatesError
 
@@ -434,11 +435,8 @@ def _format(values: Sequence[Any], args: Sequence[_Arg]) -> str:
 def _string_to_json(values: Sequence[Any], _: Sequence[_Arg]) -> Any:
     text = _want("States.StringToJson", values, 0, str, "a string")
 
-    def reject_constant(token: str) -> NoReturn:
-        raise ValueError(f"{token} is not JSON")
-
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        return jsontext.loads(text)
     except ValueError as exc:
         _fail("States.StringToJson", f"the string is not valid JSON ({exc})")
     except RecursionError:

@@ -8,12 +8,11 @@ the context object lazily. The exceptions here end an execution without any Catc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from stepmap.asl import model
+from stepmap.asl import jsontext, model
 from stepmap.asl.payload import References
 from stepmap.asl.timestamps import format_timestamp
 from stepmap.errors import StatesError
@@ -74,7 +73,7 @@ class Run:
     def start_child(self, arn: str, name: str, input_json: str, start: datetime) -> None:
         """Reuse this Run for the next child execution of a chunk (children of a chunk run in turn)."""
         self.execution_arn, self.name, self.start_time = arn, name, start
-        self.input = json.loads(input_json)
+        self.input = jsontext.loads(input_json)
         self._execution_context = None
         if self.child_timeout is not None:
             self.deadline = start + timedelta(seconds=self.child_timeout)
