@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -21,7 +22,7 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
-from stepmap.errors import MAX_CAUSE_CHARS, Interrupted
+from stepmap.errors import MAX_CAUSE_CHARS, Interrupted, WorkerDied
 from stepmap.functions import HandlerRef, HandlerTarget
 
 __all__ = ["CallResult", "Invocation", "LambdaContext", "call_handler"]
@@ -167,6 +168,50 @@ class _Capture(logging.Handler):
             pass
 
 
+GRACE_SECONDS = 2.0  # a handler past its timeout gets this long to let go before its worker is ended
+
+
+class _Watchdog:
+    """A thread that ends the worker process when a handler call outlives its deadline: for handlers that
+    swallow ``HandlerTimedOut`` (``except BaseException``) or block SIGALRM, which the signal cannot stop.
+    One per worker process; it holds the deadline of the call in progress (None: no call is timed)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        threading.Thread(target=self._run, daemon=True, name="stepmap-handler-watchdog").start()
+
+    def set(self, deadline: float | None) -> None:
+        with self._cond:
+            self._deadline = deadline
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    # The exit code tells the coordinator that this was a timeout, not a crash.
+                    os._exit(WorkerDied.TIMED_OUT_EXIT)
+                self._cond.wait(remaining)
+
+
+_watchdog: _Watchdog | None = None
+
+
+def arm_watchdog() -> None:
+    """Called once in each worker process (never in the coordinator: the in-process executor must not
+    end the process that runs the workflow): from now on, a handler still running ``GRACE_SECONDS``
+    after its timeout ends this process, which the executor reports as ``WorkerDied`` with exit code
+    ``WorkerDied.TIMED_OUT_EXIT``, and replaces."""
+    global _watchdog
+    if _watchdog is None:
+        _watchdog = _Watchdog()
+
+
 class HandlerTimedOut(BaseException):
     """Raised inside a handler that outlived its Task's TimeoutSeconds (a BaseException, so that the
     handler's own ``except Exception`` cannot swallow it)."""
@@ -178,6 +223,19 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 
     Only in a process's main thread (a pool worker, or the coordinator with the in-process executor),
     where SIGALRM can be used; elsewhere the caller's own timeout applies and the result is discarded."""
+    watchdog = _watchdog if seconds is not None and seconds > 0 else None
+    if watchdog is not None:
+        watchdog.set(time.monotonic() + float(seconds or 0) + GRACE_SECONDS)
+    try:
+        with _alarm(seconds):
+            yield
+    finally:
+        if watchdog is not None:
+            watchdog.set(None)
+
+
+@contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
     main_thread = threading.current_thread() is threading.main_thread()
     if seconds is None or seconds <= 0 or not hasattr(signal, "setitimer") or not main_thread:
         yield
