@@ -229,8 +229,11 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
         chunk.succeeded = join_records(succeeded, fmt)
         chunk.succeeded_records = len(succeeded)
     logs = "".join(run.logs)
-    if len(logs) > LOG_LIMIT:
-        logs = logs[:LOG_LIMIT] + "\n[stepmap: handler output of this chunk truncated]\n"
+    if len(logs) > LOG_LIMIT:  # keep the tail, as Lambda's LogResult does
+        logs = (
+            f"[stepmap: {len(logs) - LOG_LIMIT} characters of this chunk's output dropped]\n"
+            + logs[-LOG_LIMIT:]
+        )
     chunk.logs = logs
     chunk.duration = time.monotonic() - started
     return chunk

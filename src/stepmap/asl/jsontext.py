@@ -15,7 +15,17 @@ import math
 import re
 from typing import Any
 
-__all__ = ["MAX_INT_DIGITS", "JsonValueError", "check_encodable", "loads"]
+__all__ = [
+    "MAX_INT_DIGITS",
+    "MAX_PAYLOAD_BYTES",
+    "JsonValueError",
+    "check_encodable",
+    "exceeds_payload_limit",
+    "loads",
+    "min_json_chars",
+]
+
+MAX_PAYLOAD_BYTES = 262_144  # AWS's quota on a state's input, output, task result and built payload
 
 MAX_INT_DIGITS = 4300  # Python's own limit on int <-> str conversion (sys.get_int_max_str_digits())
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
@@ -68,3 +78,36 @@ def loads(text: str) -> Any:
         # Only escapes can produce a lone surrogate from text that is itself valid; pairs are fine.
         check_encodable(json.dumps(value, ensure_ascii=False), "the JSON text")
     return value
+
+
+def min_json_chars(value: Any, budget: int) -> int:
+    """A lower bound on the length of ``value``'s JSON text, walked no further than ``budget``.
+
+    Building a payload shares references (a template naming a 250 KB string 4,000 times builds a small
+    object graph whose text is 1 GB), so sizes are checked on the graph, before any text exists. Every
+    string counts its characters and every value at least one; the walk stops as soon as ``budget`` is
+    passed, so a huge graph costs no more than ``budget`` worth of walking."""
+    total = 0
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            total += len(node) + 2
+        elif isinstance(node, dict):
+            total += 2 + len(node)
+            for key, item in node.items():
+                total += len(key) + 3
+                stack.append(item)
+        elif isinstance(node, list):
+            total += 2 + len(node)
+            stack.extend(node)
+        else:
+            total += 1
+        if total > budget:
+            return total
+    return total
+
+
+def exceeds_payload_limit(value: Any) -> bool:
+    """Is ``value``'s JSON text certainly over :data:`MAX_PAYLOAD_BYTES` (its UTF-8 is never shorter)?"""
+    return min_json_chars(value, MAX_PAYLOAD_BYTES) > MAX_PAYLOAD_BYTES
