@@ -37,23 +37,32 @@ EXIT_SIGNAL = 128  # + the signal's number: 130 for SIGINT (Ctrl-C), 143 for SIG
 @contextmanager
 def _interruptible(execution: str | None, state_dir: str | None) -> Iterator[None]:
     """Turn the first SIGINT or SIGTERM into one line that says what state the execution is in and how to
-    go on, then exit 128 + the signal's number. Later signals are ignored while the workers are ended (a
-    second Ctrl-C must not print a traceback). The journal is left alone: the execution stays RUNNING with
-    its owner gone, which ``stepmap resume`` accepts."""
+    go on, then exit 128 + the signal's number, never with a traceback. Later signals are ignored while the
+    workers are ended; if the first never got out (a handler running in this process swallowed it), the
+    second ends the process at once with the same line. The journal is left alone: the execution stays
+    RUNNING with its owner gone, which ``stepmap resume`` accepts."""
+    import os
     import signal
 
     from stepmap.errors import Interrupted
 
+    def again(signum: int, frame: Any) -> None:
+        # A second signal: the first could not get out (a handler in this process swallowed it, with
+        # --executor sync). Leave at once; the journal holds nothing half-written (SQLite transactions).
+        line = f"stepmap: {_interrupted_line(signum, execution, state_dir)}\n"
+        os.write(2, line.encode())  # fd 2: sys.stderr may be redirected into the handler's log capture
+        os._exit(EXIT_SIGNAL + signum)
+
     def interrupt(signum: int, frame: Any) -> None:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, again)
+        signal.signal(signal.SIGTERM, again)
         raise Interrupted(signum)
 
     previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield
     except Interrupted as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the workers are being ended: no second message
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
         from stepmap.backends.local import shutdown_pools
 
