@@ -9,7 +9,6 @@ started (``map_runs``) for the service to report.
 
 from __future__ import annotations
 
-import math
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
@@ -52,10 +51,13 @@ class Settings:
     batching: bool
 
 
+_INF = float("inf")
+
+
 def _int_setting(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StatesError("States.Runtime", f"{name} value {dumps(value)} is not a valid integer")
-    if isinstance(value, float) and (not math.isfinite(value) or value != int(value)):
+    if isinstance(value, float) and not (-_INF < value < _INF and value == int(value)):
         raise StatesError("States.Runtime", f"{name} value {dumps(value)} is not a valid integer")
     return int(value)
 
