@@ -116,18 +116,17 @@ def _error_body(exc: BaseException, request_id: str, skip_frames: int = 1) -> tu
         frames = frames[len(frames) // 2 + 1 :] if len(frames) > 1 else []
 
 
-class _Tail(io.TextIOBase):
+class _Tail(io.StringIO):
     """A text sink that keeps only the last ``limit`` characters written to it (a handler printing 1 GB
-    costs the worker ``limit`` characters, not 1 GB), as Lambda's LogResult keeps a log's tail."""
+    costs the worker ``limit`` characters, not 1 GB), as Lambda's LogResult keeps a log's tail. A StringIO
+    whose own buffer stays empty, so that it goes wherever a StringIO sink goes."""
 
     def __init__(self, limit: int) -> None:
+        super().__init__()
         self.limit = limit
         self.parts: list[str] = []
         self.size = 0
         self.dropped = 0
-
-    def writable(self) -> bool:
-        return True
 
     def write(self, text: str) -> int:
         if not isinstance(text, str):
@@ -156,7 +155,7 @@ class _Tail(io.TextIOBase):
 
 
 class _Capture(logging.Handler):
-    def __init__(self, sink: _Tail, request_id: str) -> None:
+    def __init__(self, sink: io.StringIO, request_id: str) -> None:
         super().__init__()
         self.sink = sink
         self.request_id = request_id
