@@ -244,12 +244,14 @@ def run(
     try:
         value = _read_input(input_text)
         registry = _registry(function, functions, code)
-        with _interruptible(name, state_dir), ExitStack() as stack:
+        with ExitStack() as stack:
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress
 
                 observer = stack.enter_context(MapRunProgress())
+
+            stack.enter_context(_interruptible(name, state_dir))
             service = StepmapService(
                 functions=registry,
                 executor=executor,
