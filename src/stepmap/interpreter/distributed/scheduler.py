@@ -34,8 +34,7 @@ from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
-from stepmap.runtime import GRACE_SECONDS
-from stepmap.worker import ChildJob, ChunkResult, lost_child, run_children
+from stepmap.worker import ChildJob, ChunkResult, run_children
 
 if TYPE_CHECKING:
     from stepmap.interpreter.distributed.runner import DistributedMap, Settings
@@ -297,6 +296,9 @@ class MapRunScheduler:
             return await self._run_chunk(chunk, attempt + 1)
 
     def _lost(self, child: Child, exc: BrokenExecutor) -> ChunkResult:
+        from stepmap.runtime import GRACE_SECONDS  # (a rare path; kept out of the busy import block)
+        from stepmap.worker import lost_child
+
         if isinstance(exc, WorkerDied) and exc.timed_out:
             cause = (
                 "A handler of this child execution outlived its Task's TimeoutSeconds and did not stop "
