@@ -136,14 +136,21 @@ class LocalPool(Executor):
                 else:
                     return
                 outer, fn, args, kwargs = self._queue.popleft()
-                if not outer.set_running_or_notify_cancel():
+                if not outer.running() and not outer.set_running_or_notify_cancel():  # (running: requeued)
                     self._idle.append(worker)
                     continue
                 self._busy.add(worker)
             try:
                 inner = worker.submit(fn, args, kwargs)
-            except BaseException as exc:  # the worker cannot take calls (it broke while idle)
-                self._retire(worker)
+            except BrokenProcessPool:  # the worker died while idle (killed from outside): not this call's
+                self._retire(worker)  # doing, so it waits for the next worker, at the front of the queue
+                with self._lock:
+                    self._queue.appendleft((outer, fn, args, kwargs))
+                continue
+            except BaseException as exc:  # e.g. the call's arguments cannot be pickled
+                with self._lock:
+                    self._busy.discard(worker)
+                    self._idle.append(worker)
                 outer.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
                 continue
             inner.add_done_callback(functools.partial(self._done, worker, outer))
