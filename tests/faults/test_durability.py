@@ -122,6 +122,11 @@ def test_kill_the_coordinator_at_random_points_and_resume_until_done(tmp_path: P
                 kills += 1
                 command = [*cli("resume", "durable-1", cwd=tmp_path), *common]
                 continue
+        if process.returncode == 2 and "is SUCCEEDED" in err_path.read_text():
+            # the last kill came after the execution's end was journaled, before its output was printed
+            record = Journal(str(state_dir / "journal.sqlite")).execution("durable-1")
+            out_path.write_text(record["output"])
+            break
         assert process.returncode == 0, err_path.read_text()
         break
     else:

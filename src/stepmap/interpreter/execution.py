@@ -222,6 +222,13 @@ async def execute(
     except ExecutionAborted:
         record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
         frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
+    except asyncio.CancelledError:
+        # The journal's heartbeat thread interrupts a run that was asked to stop in the middle of a long
+        # state (a Wait, a Task); any other cancellation is not ours to swallow.
+        if journal is None or not journal.should_stop():
+            raise
+        record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
+        frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
     record.stop_date = clock.now()
     record.history = history.events
     record.logs = "".join(run.logs)

@@ -7,6 +7,7 @@ the clock, and the Distributed Map runner.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 import uuid
@@ -20,7 +21,7 @@ from stepmap.asl.model import StateMachine, parse_machine
 from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
-from stepmap.errors import DefinitionError, InputError, Problem
+from stepmap.errors import DefinitionError, EngineError, InputError, Problem
 from stepmap.functions import FunctionRegistry, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -329,16 +330,19 @@ class StepmapService:
             raise InputError(f"execution {row['name']!r} is {row['status']}, not RUNNING")
         assert self.journal is not None
         self.journal.request_stop(row["arn"])
-        if owner_alive(row["owner"], row["heartbeat"]):
+        # A live owner is told (the flag its heartbeat thread watches) and ends the run itself; only an
+        # execution whose owner is gone is recorded ABORTED here, by whoever claims it first.
+        if owner_alive(row["owner"], row["heartbeat"]) or not self.journal.claim(row["arn"], row["owner"]):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 found = self.journal.find(row["arn"])
                 if found is not None and found["status"] != "RUNNING":
                     record: dict[str, Any] = found["record"]
                     return record
+                if found is not None and not owner_alive(found["owner"], found["heartbeat"]):
+                    return self.stop(name_or_arn)  # its owner died meanwhile
                 time.sleep(0.1)
             raise InputError(f"execution {row['name']!r} did not stop within 60 s; it will at its next state")
-        # nobody runs it: record the abort ourselves
         events = self.journal.history(row["arn"])
         record = {**row["record"], "status": "ABORTED", "stopDate": datetime.now(UTC).isoformat()}
         record.update(error="States.Aborted", cause="The execution was stopped", redriveStatus="REDRIVABLE")
@@ -349,8 +353,12 @@ class StepmapService:
             "type": "ExecutionAborted",
             "executionAbortedEventDetails": {"error": "States.Aborted", "cause": "The execution was stopped"},
         }
-        self.journal.record_execution(record, [event])
-        return record
+        self.journal.record_abort(record, event)
+        self.journal.release(row["arn"])
+        found = self.journal.find(row["arn"])
+        assert found is not None
+        final: dict[str, Any] = found["record"]
+        return final
 
     def _continue(self, row: Any, *, redriven: bool) -> Execution:
         assert self.journal is not None
@@ -393,25 +401,53 @@ class StepmapService:
             if journal_run is not None:
                 journal_run.attach(run, flushed)
 
-        execution: Execution = run_to_completion(
-            lambda: execute(
-                prepared.machine,
-                input_value,
-                invoker=invoker,
-                clock=self.clock,
-                name=name,
-                state_machine_name=prepared.name,
-                distributed_map=distributed,
-                journal=journal_run,
-                resume=resume,
-                on_start=on_start,
-            )
-        )
-        self.map_runs.extend(distributed.map_runs)
+        async def main() -> Execution:
+            if journal_run is not None:
+                loop, task = asyncio.get_running_loop(), asyncio.current_task()
+                assert task is not None
+                journal_run.start_heartbeat(lambda: loop.call_soon_threadsafe(task.cancel))
+            try:
+                return await execute(
+                    prepared.machine,
+                    input_value,
+                    invoker=invoker,
+                    clock=self.clock,
+                    name=name,
+                    state_machine_name=prepared.name,
+                    distributed_map=distributed,
+                    journal=journal_run,
+                    resume=resume,
+                    on_start=on_start,
+                )
+            finally:
+                if journal_run is not None:
+                    journal_run.stop_heartbeat()
+
+        try:
+            execution: Execution = run_to_completion(main)
+        except BaseException as exc:
+            if journal_run is not None and not journal_run.lost:
+                self._release(journal_run.arn)  # RUNNING still: resumable by another process at once
+            if isinstance(exc, asyncio.CancelledError) and journal_run is not None and journal_run.lost:
+                raise EngineError(f"execution {name!r} was taken over by another process") from None
+            raise
+        finally:
+            self.map_runs.extend(distributed.map_runs)
         if self.journal is not None:
             events = journal_run.new_events() if journal_run is not None else execution.history
+            if journal_run is not None and journal_run.lost:
+                raise EngineError(f"execution {name!r} was taken over by another process")
             self.journal.record_execution(execution.describe(), events)
+            if journal_run is not None:
+                self.journal.release(journal_run.arn)
         return execution
+
+    def _release(self, arn: str) -> None:
+        assert self.journal is not None
+        try:
+            self.journal.release(arn)
+        except EngineError:
+            pass  # the journal is unwritable (disk full): the process's exit will tell resume it is gone
 
     @classmethod
     def for_execution(
