@@ -365,6 +365,8 @@ class StepmapService:
         prepared = prepare(row["definition"], name=row["state_machine"])
         checkpoint = row["checkpoint"] or {}
         events = self.journal.history(row["arn"])
+        # a redrive whose process died before its first checkpoint left no ExecutionRedriven: add it now
+        redriven = redriven or row["redrive_count"] > sum(e["type"] == "ExecutionRedriven" for e in events)
         resume = ResumePoint(
             state=checkpoint.get("state", prepared.machine.start_at),
             input=checkpoint.get("input", row["input"]),

@@ -250,6 +250,8 @@ class DistributedMap:
         scheduler = MapRunScheduler(
             self, state, call, effective, settings, map_run, writer, job, previous, redrive
         )
+        if previous is None:
+            scheduler.checkpoint()  # a resume before the first chunk ends goes on with this Map Run
         try:
             result = await scheduler.run()
         except StatesError as exc:

@@ -58,7 +58,8 @@ class OutputSpool:
         size = state["size"]
         outputs: dict[int, str] = {}
         if size == 0:
-            self._truncate(0)
+            if os.path.exists(self.path):
+                self._truncate(0)
             return outputs
         try:
             with open(state["path"], "r+b") as handle:
