@@ -57,13 +57,14 @@ class Schedule:
     tolerated: int | None  # ToleratedFailureCount
     store_fault: str | None  # "missing_bucket" or "disk_full" (ResultWriter only)
     dying: int | None  # an item whose child kills its worker
+    inline: bool = False  # an inline Map over the execution input instead (no writer, batching, tolerance)
     events: list[tuple[str, float]] = field(default_factory=list)  # (kind, seconds after an attempt starts)
 
     def describe(self) -> str:
         return (
             f"seed {self.seed}: {self.n} items, writer={self.writer}, batch={self.batch}, "
             f"nested={self.nested}, failing={sorted(self.failing)}, tolerated={self.tolerated}, "
-            f"store_fault={self.store_fault}, dying={self.dying}, events={self.events}"
+            f"store_fault={self.store_fault}, dying={self.dying}, inline={self.inline}, events={self.events}"
         )
 
 
@@ -77,7 +78,7 @@ def make_schedule(seed: int, *, can_mount: bool) -> Schedule:
     kinds = ["kill", "kill", "kill_worker", "stop"]
     events = [(rng.choice(kinds), round(rng.uniform(0.3, 2.0), 2)) for _ in range(rng.randint(0, 3))]
     dying = rng.randrange(60) if os.environ.get("STEPMAP_FAULT_DYING_CHILD") and rng.random() < 0.3 else None
-    return Schedule(
+    schedule = Schedule(
         seed=seed,
         n=rng.randint(60, 400),
         sleep=rng.choice([0.005, 0.01, 0.02]),
@@ -90,6 +91,11 @@ def make_schedule(seed: int, *, can_mount: bool) -> Schedule:
         dying=dying,
         events=events,
     )
+    if rng.random() < 0.15:
+        schedule.inline = True
+        schedule.writer = schedule.batch = schedule.tolerated = schedule.store_fault = None
+        schedule.nested = False
+    return schedule
 
 
 def definition(s: Schedule) -> dict[str, Any]:
@@ -124,6 +130,11 @@ def definition(s: Schedule) -> dict[str, Any]:
         },
         "Next": "Done",
     }
+    if s.inline:
+        del state["ItemReader"]
+        state["ItemsPath"] = "$.items"
+        state["MaxConcurrency"] = 8
+        state["ItemProcessor"]["ProcessorConfig"] = {"Mode": "INLINE"}
     if s.batch is not None:
         state["ItemBatcher"] = {"MaxItemsPerBatch": s.batch}
     if s.tolerated is not None:
@@ -214,7 +225,10 @@ class Runner:
         return record
 
     def run(self) -> None:
-        input_text = json.dumps({"dir": str(self.runs), "sleep": self.s.sleep})
+        input_value: dict[str, Any] = {"dir": str(self.runs), "sleep": self.s.sleep}
+        if self.s.inline:
+            input_value["items"] = [{"id": i} for i in range(self.s.n)]
+        input_text = json.dumps(input_value)
         command = self.cli(
             "run", "flow.json", "--name", "sched", "--function", HANDLER, "--store", str(self.store_dir),
             "--input", input_text, "--quiet",
@@ -307,8 +321,9 @@ class Runner:
         assert types["ExecutionRedriven"] == row["redrive_count"] <= self.redrives, (types, self.redrives)
         assert sum(types[t] for t in TERMINAL) == self.attempts_ended, (types, self.attempts_ended)
         assert events[-1]["type"] == "ExecutionSucceeded"
-        (map_run,) = journal.map_runs("sched")
-        assert map_run["status"] == "SUCCEEDED", map_run
+        if not self.s.inline:
+            (map_run,) = journal.map_runs("sched")
+            assert map_run["status"] == "SUCCEEDED", map_run
 
     def close(self) -> None:
         if self.mounted is not None:
@@ -368,7 +383,7 @@ def test_fault_schedules_long(tmp_path: Path) -> None:
         tmp.mkdir()
         s = make_schedule(seed, can_mount=mountable)
         tally.update([f"writer={s.writer}", f"store_fault={s.store_fault}", f"batch={s.batch is not None}"])
-        tally.update([f"nested={s.nested}", f"tolerated failures={bool(s.failing)}"])
+        tally.update([f"nested={s.nested}", f"failing items={bool(s.failing)}", f"inline={s.inline}"])
         try:
             tally.update(run_seed(seed, tmp, mountable))
             tally["passed"] += 1
