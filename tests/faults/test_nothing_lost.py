@@ -5,7 +5,6 @@ redriven, and an execution that stays long in one state taken for dead while its
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -17,7 +16,6 @@ from typing import Any
 import pytest
 
 from stepmap.journal import Journal
-from stepmap.journal.sqlite import owner_alive, owner_id
 from stepmap.storage import LocalObjectStore
 from tests.faults.invariant import check, exported_ids
 from tests.faults.test_durability import HANDLER, cli, dmap_definition, env, setup_store
@@ -227,14 +225,3 @@ def test_stop_of_a_live_execution_in_a_long_state_signals_its_owner(tmp_path: Pa
     types = [e["type"] for e in Journal(str(state_dir / "journal.sqlite")).history("long")]
     assert types.count("ExecutionAborted") == 1, types
     assert types[-1] == "ExecutionAborted"
-
-
-def test_a_reused_pid_is_not_taken_for_the_owner() -> None:
-    host, pid, started = owner_id().rsplit(":", 2)
-    assert owner_alive(owner_id(), None)
-    parent = f"{host}:{os.getppid()}"
-    assert owner_alive(parent, None)  # an owner written before start times were kept: the pid decides
-    assert not owner_alive(f"{host}:{pid}:{int(started) + 12345}", time.time())  # another process's pid
-    assert not owner_alive(f"{host}:999999999:1", time.time())  # no such process
-    assert owner_alive(f"another-host:{pid}:{started}", time.time())  # fresh heartbeat from elsewhere
-    assert not owner_alive(f"another-host:{pid}:{started}", time.time() - 3600)
