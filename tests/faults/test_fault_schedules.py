@@ -75,7 +75,7 @@ def make_schedule(seed: int, *, can_mount: bool) -> Schedule:
     failing = set(rng.sample(range(60), rng.choice([0, 0, 1, 2, 3])))
     tolerated = rng.choice([None, len(failing), len(failing) + 1, max(0, len(failing) - 1)])
     faults = [None, None, "missing_bucket"] + (["disk_full"] if can_mount and writer == "NONE" else [])
-    kinds = ["kill", "kill", "kill_worker", "stop"]
+    kinds = ["kill", "kill", "kill_worker", "stop", "kill_stop"]
     events = [(rng.choice(kinds), round(rng.uniform(0.3, 2.0), 2)) for _ in range(rng.randint(0, 3))]
     dying = rng.randrange(60) if os.environ.get("STEPMAP_FAULT_DYING_CHILD") and rng.random() < 0.3 else None
     schedule = Schedule(
@@ -245,10 +245,20 @@ class Runner:
                     ended = True
                 except subprocess.TimeoutExpired:
                     pass
-            if not ended and kind == "kill":
+            if not ended and kind == "kill_stop":  # the coordinator dies, then the execution is stopped
                 process.send_signal(signal.SIGKILL)
                 process.wait()
                 self.log.append(f"kill -9 at {delay}s")
+                found = Journal(str(self.state_dir / "journal.sqlite")).find("sched")
+                # a stop of an execution whose owner is gone (stop records the abort); too early: a kill
+                kind = "stop" if found is not None and found["status"] == "RUNNING" else "kill"
+                if kind == "stop":
+                    self.happened["kill, then stop"] += 1
+            if not ended and kind == "kill":
+                if process.poll() is None:
+                    process.send_signal(signal.SIGKILL)
+                    process.wait()
+                    self.log.append(f"kill -9 at {delay}s")
                 self.happened["kill"] += 1
                 found = Journal(str(self.state_dir / "journal.sqlite")).find("sched")
                 if found is not None and found["status"] == "RUNNING":
