@@ -225,3 +225,27 @@ def test_stop_of_a_live_execution_in_a_long_state_signals_its_owner(tmp_path: Pa
     types = [e["type"] for e in Journal(str(state_dir / "journal.sqlite")).history("long")]
     assert types.count("ExecutionAborted") == 1, types
     assert types[-1] == "ExecutionAborted"
+
+
+def test_a_resume_of_a_run_that_died_before_its_first_event_has_a_whole_history(tmp_path: Path) -> None:
+    from stepmap.service.runner import StepmapService
+
+    state_dir = tmp_path / "state"
+    service = StepmapService(state_dir=str(state_dir), journal=True, executor="sync")
+    flow = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
+    record = {
+        "executionArn": "arn:aws:states:us-east-1:123456789012:execution:m:early",
+        "stateMachineArn": "arn:aws:states:us-east-1:123456789012:stateMachine:m",
+        "name": "early",
+        "status": "RUNNING",
+        "startDate": "2026-01-01T00:00:00+00:00",
+    }
+    assert service.journal is not None
+    # what a coordinator killed right after journaling its start leaves: a row, no events, no checkpoint
+    assert service.journal.create_execution(record, "m", flow, {"x": 1}, service.options())
+    with sqlite3.connect(state_dir / "journal.sqlite") as db:
+        db.execute("UPDATE executions SET owner='nowhere:999999999:1', heartbeat=0")
+    done = StepmapService.for_execution("early", state_dir=str(state_dir)).resume("early")
+    assert done.status == "SUCCEEDED" and done.output == {"x": 1}
+    types = [e["type"] for e in Journal(str(state_dir / "journal.sqlite")).history("early")]
+    assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types
