@@ -81,3 +81,42 @@ def probe_store(event: Any, context: Any) -> Any:
             {"bucket": bucket, "key": key, "get": _outcome(lambda b=bucket, k=key: store.get(b, k).decode())}
         )
     return {"puts": puts, "gets": gets}
+
+
+class _Escape(BaseException):
+    """A BaseException subclass of the handler's own (not an Exception)."""
+
+
+class _Unprintable(Exception):
+    def __str__(self) -> str:
+        raise RuntimeError("__str__ failed")
+
+
+def raise_named(event: Any, context: Any) -> Any:
+    """Raise what ``event["raise"]`` names: a BaseException subclass, GeneratorExit, KeyboardInterrupt, an
+    exception whose ``__str__`` raises, or an exception with a message of ``event["size"]`` characters."""
+    kind = event["raise"]
+    if kind == "base":
+        raise _Escape("out of the handler")
+    if kind == "generator-exit":
+        raise GeneratorExit("closed")
+    if kind == "keyboard-interrupt":
+        raise KeyboardInterrupt
+    if kind == "unprintable":
+        raise _Unprintable
+    if kind == "huge":
+        raise ValueError("m" * event["size"] + "END")
+    raise AssertionError(kind)
+
+
+def chatty(event: Any, context: Any) -> Any:
+    """Print ``event["mb"]`` MB in 1 KB lines, then a last line; return a small result."""
+    line = "x" * 1023 + "\n"
+    for _ in range(event["mb"] * 1024):
+        print(line, end="")
+    print("THE-LAST-LINE")
+    return {"done": True}
+
+
+def lone_surrogate(event: Any, context: Any) -> Any:
+    return {"text": "\udc80"}

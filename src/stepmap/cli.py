@@ -2,7 +2,8 @@
 
 Exit codes: 0 the execution succeeded (or the definition is valid); 1 the execution failed, timed out or was
 aborted (``{"error", "cause"}`` on stderr); 2 the definition is invalid or the input is wrong (every problem
-on stderr). stdout carries only the result, so it can be piped. A mistake in the user's input never prints a
+on stderr); 130 / 143 interrupted by Ctrl-C / SIGTERM (one line on stderr says how to resume or stop the
+execution). stdout carries only the result, so it can be piped. A mistake in the user's input never prints a
 Python traceback.
 """
 
@@ -10,6 +11,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, NoReturn
 
 import click
@@ -27,6 +30,72 @@ def _fail(message: str, code: int = EXIT_INVALID) -> NoReturn:
     sys.exit(code)
 
 
+MAX_INPUT_FILE_CHARS = 16 << 20  # read no further: execution input is at most 256 KiB anyway
+EXIT_SIGNAL = 128  # + the signal's number: 130 for SIGINT (Ctrl-C), 143 for SIGTERM
+
+
+@contextmanager
+def _interruptible(execution: str | None, state_dir: str | None) -> Iterator[None]:
+    """Turn the first SIGINT or SIGTERM into one line that says what state the execution is in and how to
+    go on, then exit 128 + the signal's number, never with a traceback. Later signals are ignored while the
+    workers are ended; if the first never got out (a handler running in this process swallowed it), the
+    second ends the process at once with the same line. The journal is left alone: the execution stays
+    RUNNING with its owner gone, which ``stepmap resume`` accepts."""
+    import os
+    import signal
+
+    from stepmap.errors import Interrupted
+
+    def again(signum: int, frame: Any) -> None:
+        # A second signal: the first could not get out (a handler in this process swallowed it, with
+        # --executor sync). Leave at once; the journal holds nothing half-written (SQLite transactions).
+        line = f"stepmap: {_interrupted_line(signum, execution, state_dir)}\n"
+        os.write(2, line.encode())  # fd 2: sys.stderr may be redirected into the handler's log capture
+        os._exit(EXIT_SIGNAL + signum)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        signal.signal(signal.SIGINT, again)
+        signal.signal(signal.SIGTERM, again)
+        raise Interrupted(signum)
+
+    previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    except Interrupted as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the workers are being ended: no second message
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        from stepmap.backends.local import shutdown_pools
+
+        shutdown_pools(kill=True)
+        click.echo(f"stepmap: {_interrupted_line(exc.signum, execution, state_dir)}", err=True)
+        sys.exit(EXIT_SIGNAL + exc.signum)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupted_line(signum: int, execution: str | None, state_dir: str | None) -> str:
+    import os
+    import signal
+
+    what = "interrupted" if signum == signal.SIGINT else f"stopped by {signal.Signals(signum).name}"
+    row = None
+    if execution is not None:
+        path = os.path.join(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap", "journal.sqlite")
+        try:
+            from stepmap.journal import Journal
+
+            row = Journal(path).find(execution) if os.path.exists(path) else None
+        except Exception:  # the journal is unreadable: say what is known
+            row = None
+    if row is None:
+        return f"{what}; no execution was started"
+    name = row["name"]
+    if row["status"] != "RUNNING":
+        return f"{what}; execution {name} had already ended: {row['status']}"
+    return f"{what}; execution {name} is resumable: stepmap resume {name} (or stepmap stop {name})"
+
+
 def _read_input(text: str | None) -> Any:
     from stepmap.asl.loader import parse_json
 
@@ -36,11 +105,16 @@ def _read_input(text: str | None) -> Any:
         path = text[1:]
         try:
             with open(path, encoding="utf-8") as fh:
-                text = fh.read()
+                text = fh.read(MAX_INPUT_FILE_CHARS + 1)  # @/dev/zero or a FIFO must not read forever
         except OSError as exc:
             raise InputError(f"cannot read input file {path!r}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise InputError(f"input file {path!r} is not UTF-8 text") from None
+        if len(text) > MAX_INPUT_FILE_CHARS:
+            raise InputError(
+                f"input file {path!r} is larger than {MAX_INPUT_FILE_CHARS} characters "
+                "(AWS allows 262,144 bytes of execution input)"
+            )
         return parse_json(text, f"input file {path!r}")
     return parse_json(text, "--input")
 
@@ -161,14 +235,16 @@ def run(
     state_dir: str | None,
 ) -> None:
     """Run the state machine in DEFINITION (.json, .asl.json or .yaml file) and print its output."""
+    import uuid
     from contextlib import ExitStack
 
     from stepmap.service.runner import StepmapService
 
+    name = name or str(uuid.uuid4())  # known here, so that an interruption can say how to resume it
     try:
         value = _read_input(input_text)
         registry = _registry(function, functions, code)
-        with ExitStack() as stack:
+        with _interruptible(name, state_dir), ExitStack() as stack:
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress
@@ -220,7 +296,7 @@ def _continue(action: str, execution: str, state_dir: str | None, quiet: bool) -
     from stepmap.service.runner import StepmapService
 
     try:
-        with ExitStack() as stack:
+        with _interruptible(execution, state_dir), ExitStack() as stack:
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress

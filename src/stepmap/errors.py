@@ -17,26 +17,38 @@ Two families live here, and they never mix:
     │   └── StoreUnavailable a store kept failing after every retry
     └── StatesError          an ASL error (error, cause) raised while a state runs
 
+Two more, outside that tree. :class:`WorkerDied` is a ``concurrent.futures.BrokenExecutor``: what an
+executor sets on the future of the one call whose worker process died under it. :class:`Interrupted` (a
+``BaseException``, like ``KeyboardInterrupt``) is what the command line raises in the coordinator on SIGINT
+or SIGTERM. Nothing catches it on the way out, so the execution stays RUNNING in the journal, resumable; a
+handler that raises ``KeyboardInterrupt`` itself fails only its own call.
+
 A user never sees a traceback for their own mistake: the CLI prints ``str()`` of an
 ``InputError`` or the problems of a ``DefinitionError`` and exits with a documented code.
 """
 
 from __future__ import annotations
 
+import signal
+from concurrent.futures import BrokenExecutor
 from dataclasses import dataclass
 from typing import Literal
 
 __all__ = [
+    "MAX_CAUSE_CHARS",
     "STATES_ERRORS",
     "DefinitionError",
     "EngineError",
     "ErrorName",
     "InputError",
+    "Interrupted",
     "Problem",
     "StatesError",
     "StepmapError",
     "StoreUnavailable",
+    "WorkerDied",
     "error_matches",
+    "truncate_cause",
 ]
 
 
@@ -83,6 +95,47 @@ class EngineError(StepmapError):
     """stepmap itself could not go on; never visible to an ASL Catch."""
 
 
+class Interrupted(BaseException):
+    """The coordinator got SIGINT or SIGTERM (``signum``); the execution is left to be resumed."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(signum)
+
+
+class WorkerDied(BrokenExecutor):
+    """The worker process running one call died under it (``os._exit``, a crash in a C extension, a
+    kill): only that call fails. ``exitcode`` is the process's, negative for a signal (None: unknown).
+
+    A worker whose handler outlived its timeout and would not let go ends itself with
+    :data:`TIMED_OUT_EXIT` (see :mod:`stepmap.runtime`), so the caller can say ``States.Timeout``."""
+
+    TIMED_OUT_EXIT = 124
+
+    def __init__(self, exitcode: int | None) -> None:
+        self.exitcode = exitcode
+        super().__init__(f"the worker process died ({self.reason})")
+
+    @property
+    def timed_out(self) -> bool:
+        return self.exitcode == self.TIMED_OUT_EXIT
+
+    @property
+    def reason(self) -> str:
+        """Lambda's words for how a runtime ended: ``exit status 13``, ``signal: segmentation fault``."""
+        code = self.exitcode
+        if code is None:
+            return "Runtime exited without providing a reason"
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            words = {"SIGSEGV": "segmentation fault", "SIGKILL": "killed", "SIGABRT": "aborted"}
+            return f"Runtime exited with error: signal: {words.get(name, name)}"
+        return f"Runtime exited with error: exit status {code}"
+
+
 class StoreUnavailable(EngineError):
     """An object store or table kept failing with transient errors after every allowed retry.
 
@@ -90,10 +143,24 @@ class StoreUnavailable(EngineError):
     (the workflow may Catch those); anywhere else it stops the engine."""
 
 
+MAX_CAUSE_CHARS = 32_768  # AWS: every *FailedEventDetails ``cause`` is at most 32,768 characters
+
+
+def truncate_cause(cause: str) -> str:
+    """``cause`` cut to AWS's limit (a 10 MB exception message must not reach the terminal or journal)."""
+    if len(cause) <= MAX_CAUSE_CHARS:
+        return cause
+    note = f"... [truncated {len(cause) - MAX_CAUSE_CHARS} characters]"
+    return cause[: MAX_CAUSE_CHARS - len(note)] + note
+
+
 class StatesError(StepmapError):
-    """An ASL error: what a failing state produces and Retry/Catch match on."""
+    """An ASL error: what a failing state produces and Retry/Catch match on. ``cause`` is truncated to
+    :data:`MAX_CAUSE_CHARS`, as AWS truncates it."""
 
     def __init__(self, error: str, cause: str | None = None) -> None:
+        if cause is not None and len(cause) > MAX_CAUSE_CHARS:
+            cause = truncate_cause(cause)
         self.error = error
         self.cause = cause
         super().__init__(f"{error}: {cause}" if cause else error)

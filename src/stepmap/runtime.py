@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import signal
 import threading
 import time
@@ -21,11 +22,16 @@ from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from dataclasses import dataclass
 from typing import Any
 
+from stepmap.errors import MAX_CAUSE_CHARS, Interrupted, WorkerDied
 from stepmap.functions import HandlerRef, HandlerTarget
 
 __all__ = ["CallResult", "Invocation", "LambdaContext", "call_handler"]
 
 _handlers: dict[HandlerRef, Any] = {}
+MAX_MESSAGE_CHARS = (
+    16_384  # of a handler's exception message; the whole error body stays under the cause limit
+)
+LOG_TAIL_CHARS = 256 * 1024  # of one invocation's captured output: the tail is kept
 
 
 @dataclass(frozen=True)
@@ -79,16 +85,73 @@ def _load(target: HandlerTarget) -> Any:
     return handler
 
 
+def _message(exc: BaseException) -> str:
+    """``str(exc)``, which is user code: it may raise, be huge, or hold lone surrogates."""
+    try:
+        message = str(exc)
+    except BaseException as failure:  # whatever __str__ does, the call fails cleanly
+        try:
+            reason = f"{type(failure).__name__}"
+        except BaseException:
+            reason = "an exception"
+        message = f"<str() of the {type(exc).__name__} raised {reason}>"
+    if not isinstance(message, str):  # a C extension's __str__ can return anything
+        message = f"<str() of the {type(exc).__name__} returned no string>"
+    if len(message) > MAX_MESSAGE_CHARS:
+        dropped = len(message) - MAX_MESSAGE_CHARS
+        message = f"{message[:MAX_MESSAGE_CHARS]}... [truncated {dropped} characters]"
+    return message.encode("utf-8", "replace").decode("utf-8")
+
+
 def _error_body(exc: BaseException, request_id: str, skip_frames: int = 1) -> tuple[str, str]:
+    """Lambda's error shape, kept under AWS's 32,768-character cause: the message is cut first, then the
+    oldest frames of the stack trace."""
     error_type = type(exc).__name__
-    frames = traceback.extract_tb(exc.__traceback__)[skip_frames:]
-    body = {
-        "errorMessage": str(exc),
-        "errorType": error_type,
-        "requestId": request_id,
-        "stackTrace": traceback.format_list(frames),
-    }
-    return error_type, json.dumps(body, separators=(",", ":"), ensure_ascii=False)
+    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[skip_frames:])
+    body = {"errorMessage": _message(exc), "errorType": error_type, "requestId": request_id}
+    while True:
+        text = json.dumps({**body, "stackTrace": frames}, separators=(",", ":"), ensure_ascii=False)
+        if len(text) <= MAX_CAUSE_CHARS or not frames:
+            return error_type, text.encode("utf-8", "replace").decode("utf-8")
+        frames = frames[len(frames) // 2 + 1 :] if len(frames) > 1 else []
+
+
+class _Tail(io.StringIO):
+    """A text sink that keeps only the last ``limit`` characters written to it (a handler printing 1 GB
+    costs the worker ``limit`` characters, not 1 GB), as Lambda's LogResult keeps a log's tail. A StringIO
+    whose own buffer stays empty, so that it goes wherever a StringIO sink goes."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.parts: list[str] = []
+        self.size = 0
+        self.dropped = 0
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
+        self.parts.append(text)
+        self.size += len(text)
+        if self.size > 2 * self.limit:
+            self._compact()
+        return len(text)
+
+    def _compact(self) -> None:
+        joined = "".join(self.parts)
+        keep = joined[-self.limit :]
+        self.dropped += len(joined) - len(keep)
+        self.parts, self.size = [keep], len(keep)
+
+    def getvalue(self) -> str:
+        if self.size > self.limit:
+            self._compact()
+        text = "".join(self.parts)
+        if self.dropped:
+            text = (
+                f"[stepmap: {self.dropped} characters of output dropped; the last {self.limit} kept]\n" + text
+            )
+        return text.encode("utf-8", "replace").decode("utf-8")
 
 
 class _Capture(logging.Handler):
@@ -104,6 +167,50 @@ class _Capture(logging.Handler):
             pass
 
 
+GRACE_SECONDS = 2.0  # a handler past its timeout gets this long to let go before its worker is ended
+
+
+class _Watchdog:
+    """A thread that ends the worker process when a handler call outlives its deadline: for handlers that
+    swallow ``HandlerTimedOut`` (``except BaseException``) or block SIGALRM, which the signal cannot stop.
+    One per worker process; it holds the deadline of the call in progress (None: no call is timed)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._deadline: float | None = None
+        threading.Thread(target=self._run, daemon=True, name="stepmap-handler-watchdog").start()
+
+    def set(self, deadline: float | None) -> None:
+        with self._cond:
+            self._deadline = deadline
+            self._cond.notify()
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                if self._deadline is None:
+                    self._cond.wait()
+                    continue
+                remaining = self._deadline - time.monotonic()
+                if remaining <= 0:
+                    # The exit code tells the coordinator that this was a timeout, not a crash.
+                    os._exit(WorkerDied.TIMED_OUT_EXIT)
+                self._cond.wait(remaining)
+
+
+_watchdog: _Watchdog | None = None
+
+
+def arm_watchdog() -> None:
+    """Called once in each worker process (never in the coordinator: the in-process executor must not
+    end the process that runs the workflow): from now on, a handler still running ``GRACE_SECONDS``
+    after its timeout ends this process, which the executor reports as ``WorkerDied`` with exit code
+    ``WorkerDied.TIMED_OUT_EXIT``, and replaces."""
+    global _watchdog
+    if _watchdog is None:
+        _watchdog = _Watchdog()
+
+
 class HandlerTimedOut(BaseException):
     """Raised inside a handler that outlived its Task's TimeoutSeconds (a BaseException, so that the
     handler's own ``except Exception`` cannot swallow it)."""
@@ -115,6 +222,19 @@ def _deadline(seconds: float | None) -> Iterator[None]:
 
     Only in a process's main thread (a pool worker, or the coordinator with the in-process executor),
     where SIGALRM can be used; elsewhere the caller's own timeout applies and the result is discarded."""
+    watchdog = _watchdog if seconds is not None and seconds > 0 else None
+    if watchdog is not None:
+        watchdog.set(time.monotonic() + float(seconds or 0) + GRACE_SECONDS)
+    try:
+        with _alarm(seconds):
+            yield
+    finally:
+        if watchdog is not None:
+            watchdog.set(None)
+
+
+@contextmanager
+def _alarm(seconds: float | None) -> Iterator[None]:
     main_thread = threading.current_thread() is threading.main_thread()
     if seconds is None or seconds <= 0 or not hasattr(signal, "setitimer") or not main_thread:
         yield
@@ -138,12 +258,14 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
     request_id = invocation.request_id
     try:
         handler = _load(target)
-    except Exception as exc:
+    except Interrupted:
+        raise
+    except BaseException as exc:  # a module that calls sys.exit() at import fails its calls, too
         error_type, body = _error_body(exc, request_id, skip_frames=0)
         return CallResult(False, body, "Lambda.ResourceNotFoundException")
     event = json.loads(payload_json)
     context = LambdaContext(invocation, started)
-    sink = io.StringIO()
+    sink = _Tail(LOG_TAIL_CHARS)
     root = logging.getLogger()
     capture = _Capture(sink, request_id) if invocation.capture_logs else None
     try:
@@ -156,8 +278,14 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
                 result = handler(event, context)
         try:
             body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+            body.encode("utf-8")  # a lone surrogate has no UTF-8 form: not JSON text
         except (TypeError, ValueError, RecursionError) as exc:
-            reason = "the result is nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            if isinstance(exc, RecursionError):
+                reason = "the result is nested too deeply"
+            elif isinstance(exc, UnicodeEncodeError):
+                reason = f"the result holds a lone surrogate ({exc.object[exc.start]!r}), not valid Unicode"
+            else:
+                reason = str(exc)
             message = f"Unable to marshal response: {reason}"
             err = {"errorMessage": message, "errorType": "Runtime.MarshalError", "requestId": request_id}
             return CallResult(
@@ -172,7 +300,10 @@ def call_handler(target: HandlerTarget, payload_json: str, invocation: Invocatio
         seconds = invocation.timeout_seconds or 0
         message = f"Task timed out after {seconds:g} seconds"
         return CallResult(False, message, "States.Timeout", sink.getvalue(), time.monotonic() - started)
-    except (Exception, SystemExit) as exc:  # a handler's sys.exit() is its own failure too
+    except Interrupted:
+        raise  # the coordinator itself was interrupted (in-process executor): not the handler's failure
+    except BaseException as exc:  # sys.exit(), KeyboardInterrupt, GeneratorExit and any
+        # BaseException subclass a handler raises are that handler's failure, never the engine's
         error_type, body = _error_body(exc, request_id)
         return CallResult(False, body, error_type, sink.getvalue(), time.monotonic() - started)
     finally:

@@ -17,7 +17,7 @@ import time
 import uuid
 from collections.abc import Coroutine, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from stepmap.asl.model import Map, Parallel, StateMachine, parse_machine
@@ -32,7 +32,7 @@ from stepmap.interpreter.loop import run_to_completion
 from stepmap.interpreter.tasks import HandlerInvoker
 from stepmap.runtime import call_handler
 
-__all__ = ["ChildJob", "ChunkResult", "call_handler", "child_name", "run_children"]
+__all__ = ["ChildJob", "ChunkResult", "call_handler", "child_name", "lost_child", "run_children"]
 
 LOG_LIMIT = 1 << 20  # bytes of handler output kept per chunk
 
@@ -114,6 +114,57 @@ class ChunkResult:
     def failed_items(self) -> int:
         return sum(n for status, n in self.items.items() if status != "SUCCEEDED")
 
+    def merged(self, later: ChunkResult, fmt: RecordFormat | None) -> ChunkResult:
+        """This chunk's result followed by ``later``'s, the chunk just after it (the halves of a chunk
+        that was split because a child killed its worker)."""
+        out = ChunkResult(self.first, self.count + later.count)
+        for mine, theirs, total in (
+            (self.items, later.items, out.items),
+            (self.executions, later.executions, out.executions),
+        ):
+            for status, n in (*mine.items(), *theirs.items()):
+                total[status] = total.get(status, 0) + n
+        blobs = [b for b in (self.succeeded, later.succeeded) if b]
+        out.succeeded = join_records(blobs, fmt) if fmt is not None else b"".join(blobs)
+        out.succeeded_records = self.succeeded_records + later.succeeded_records
+        out.failed = self.failed + later.failed
+        if self.outputs is not None or later.outputs is not None:
+            out.outputs = (self.outputs or []) + (later.outputs or [])
+        out.reader_error = self.reader_error or later.reader_error
+        out.duration = self.duration + later.duration
+        out.logs = self.logs + later.logs
+        return out
+
+
+def _identity(job: ChildJob) -> tuple[str, str]:
+    """(prefix of a child's execution ARN, the children's state machine ARN)."""
+    kind = "express" if job.execution_type == "EXPRESS" else "execution"
+    arn_prefix = f"arn:aws:states:{job.region}:{job.account}:{kind}:{job.state_machine_name}:"
+    state_machine_arn = f"arn:aws:states:{job.region}:{job.account}:stateMachine:{job.state_machine_name}"
+    return arn_prefix, state_machine_arn
+
+
+def lost_child(job: ChildJob, child: tuple[int, str, int], error: str, cause: str) -> ChunkResult:
+    """The result of a child that never returned because its worker died under it (it killed the process
+    itself, or would not stop after its timeout): FAILED with ``error``, alone in its chunk."""
+    index, input_json, item_count = child
+    chunk = ChunkResult(index, 1, items={"FAILED": item_count}, executions={"FAILED": 1})
+    fmt = job.record_format
+    records: tuple[bytes, ...] = ()
+    if fmt is not None:
+        arn_prefix, state_machine_arn = _identity(job)
+        name = child_name(job.map_run_id, index)
+        now = datetime.now(UTC)
+        result = ChildResult(
+            index, arn_prefix + name, name, state_machine_arn, "FAILED", input_json,
+            None, error, cause, now, now, item_count,
+        )  # fmt: skip
+        records = tuple(render_records(result, fmt))
+    else:
+        chunk.outputs = []
+    chunk.failed.append((index, "FAILED", error, cause, records))
+    return chunk
+
 
 def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkResult:
     """Run each ``(index, input_json, item_count)`` child to completion; never raises."""
@@ -122,9 +173,7 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     invoker = HandlerInvoker(SyncExecutor(), job.functions, region=job.region, account=job.account)
     start = job.manual_clock_start
     clock: Clock = ManualClock(start) if start is not None else BlockingClock()
-    kind = "express" if job.execution_type == "EXPRESS" else "execution"
-    arn_prefix = f"arn:aws:states:{job.region}:{job.account}:{kind}:{job.state_machine_name}:"
-    state_machine_arn = f"arn:aws:states:{job.region}:{job.account}:stateMachine:{job.state_machine_name}"
+    arn_prefix, state_machine_arn = _identity(job)
     run = child_run(machine, state_machine_arn, job.state_machine_name, clock, invoker)
     base = uuid.uuid5(uuid.UUID(job.map_run_id), "children").int  # children's names differ from the run's
     fmt = job.record_format
@@ -180,8 +229,11 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
         chunk.succeeded = join_records(succeeded, fmt)
         chunk.succeeded_records = len(succeeded)
     logs = "".join(run.logs)
-    if len(logs) > LOG_LIMIT:
-        logs = logs[:LOG_LIMIT] + "\n[stepmap: handler output of this chunk truncated]\n"
+    if len(logs) > LOG_LIMIT:  # keep the tail, as Lambda's LogResult does
+        logs = (
+            f"[stepmap: {len(logs) - LOG_LIMIT} characters of this chunk's output dropped]\n"
+            + logs[-LOG_LIMIT:]
+        )
     chunk.logs = logs
     chunk.duration = time.monotonic() - started
     return chunk

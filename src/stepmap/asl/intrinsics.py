@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, NoReturn
 
+from stepmap.asl import jsontext
 from stepmap.asl.jsonpath import JsonPath, compile_path
 from stepmap.errors import StatesError
 
@@ -425,29 +426,46 @@ def _format(values: Sequence[Any], args: Sequence[_Arg]) -> str:
             "argument(s) follow it",
         )
     out = [pieces[0]]
+    size = len(pieces[0])
     for filler, piece in zip(fillers, pieces[1:]):
-        out.append(filler if isinstance(filler, str) else _to_json(filler))
+        text = filler if isinstance(filler, str) else _to_json(_bounded(name, filler))
+        out.append(text)
         out.append(piece)
+        size += len(text) + len(piece)
+        if size > jsontext.MAX_PAYLOAD_BYTES:  # stop before joining a string of GBs
+            _too_large(name)
     return "".join(out)
 
 
 def _string_to_json(values: Sequence[Any], _: Sequence[_Arg]) -> Any:
     text = _want("States.StringToJson", values, 0, str, "a string")
 
-    def reject_constant(token: str) -> NoReturn:
-        raise ValueError(f"{token} is not JSON")
-
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        return jsontext.loads(text)
     except ValueError as exc:
         _fail("States.StringToJson", f"the string is not valid JSON ({exc})")
     except RecursionError:
         _fail("States.StringToJson", "the JSON is nested too deeply")
 
 
+def _too_large(name: str) -> NoReturn:
+    raise StatesError(
+        "States.DataLimitExceeded",
+        f"The result of {name} exceeds the maximum number of bytes service limit "
+        f"({jsontext.MAX_PAYLOAD_BYTES})",
+    )
+
+
+def _bounded(name: str, value: Any) -> Any:
+    """``value``, unless its JSON text would certainly exceed the payload limit."""
+    if jsontext.exceeds_payload_limit(value):
+        _too_large(name)
+    return value
+
+
 def _json_to_string(values: Sequence[Any], _: Sequence[_Arg]) -> str:
     try:
-        return _to_json(values[0])
+        return _to_json(_bounded("States.JsonToString", values[0]))
     except (TypeError, ValueError) as exc:
         _fail("States.JsonToString", f"the value cannot be written as JSON ({exc})")
 

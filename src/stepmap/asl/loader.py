@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from stepmap.asl import jsontext
 from stepmap.errors import InputError
 
 __all__ = ["MAX_DEFINITION_CHARS", "load_definition", "parse_json"]
@@ -19,17 +20,10 @@ __all__ = ["MAX_DEFINITION_CHARS", "load_definition", "parse_json"]
 MAX_DEFINITION_CHARS = 1_048_576  # AWS's limit on a definition's size
 
 
-def _reject_constant(token: str) -> Any:
-    raise ValueError(f"{token} is not a JSON value")
-
-
-_strict_json = json.JSONDecoder(parse_constant=_reject_constant).decode
-
-
 def json_compatible(value: Any, what: str) -> Any:
     """``value`` if it is plain JSON data (as YAML can give dates, sets or bytes); else InputError."""
     try:
-        json.dumps(value, allow_nan=False)
+        jsontext.check_encodable(json.dumps(value, allow_nan=False, ensure_ascii=False), what)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{what} holds a value that is not JSON: {exc}") from None
     except RecursionError:
@@ -40,14 +34,15 @@ def json_compatible(value: Any, what: str) -> Any:
 def parse_json(text: str, what: str) -> Any:
     """Parse JSON text, turning every failure into a clear InputError."""
     try:
-        return _strict_json(text)
+        jsontext.check_encodable(text, what)
+        return jsontext.loads(text)
     except json.JSONDecodeError as exc:
         raise InputError(
             f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     except RecursionError:
         raise InputError(f"{what} is nested too deeply") from None
-    except ValueError as exc:  # NaN/Infinity, or a number with more digits than Python converts
+    except ValueError as exc:  # NaN/Infinity, 1e999, 5,000-digit integers, lone surrogates
         raise InputError(f"{what} is not valid JSON: {exc}") from None
 
 

@@ -15,6 +15,7 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from stepmap.asl import jsontext
 from stepmap.asl.intrinsics import compile_intrinsic, looks_like_intrinsic
 from stepmap.asl.jsonpath import JsonPath, PathNotFound, compile_path
 from stepmap.errors import StatesError
@@ -99,7 +100,15 @@ class Template:
         self.is_static = is_static
 
     def evaluate(self, refs: References) -> Any:
-        return self._eval(refs)
+        value = self._eval(refs)
+        if not self.is_static and jsontext.exceeds_payload_limit(value):
+            # Checked on the object graph, before anything writes it as text (which could take GBs).
+            raise StatesError(
+                "States.DataLimitExceeded",
+                f"The payload built from the template exceeds the maximum number of bytes service limit "
+                f"({jsontext.MAX_PAYLOAD_BYTES})",
+            )
+        return value
 
 
 def compile_value_ref(text: str, field: str) -> Evaluator:

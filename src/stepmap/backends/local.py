@@ -1,25 +1,34 @@
-"""The default executor: a pool of worker processes, one per core, reused across calls and executions.
+"""The default executor: worker processes, one per core, reused across calls and executions.
 
 Workers are forked where the platform allows it (fast start, and handlers defined in ``__main__`` resolve);
-the handler code directories and the handlers' environment are set in each worker by the pool initializer.
+the handler code directories and the handlers' environment are set in each worker by its initializer, which
+also makes the worker ignore SIGINT (a Ctrl-C is the coordinator's to handle) and arms the runtime's
+watchdog (a handler that outlives its timeout and will not let go ends its worker).
 
-A worker that dies (killed, out of memory, ``os._exit`` in a handler) breaks a ``ProcessPoolExecutor`` for
-good: every call in flight fails with ``BrokenProcessPool``. :class:`LocalPool` replaces the broken pool by a
-fresh one at the next ``submit``, so the caller can resubmit the calls that failed (the Map Run scheduler
-does, for chunks of children).
+State: each worker is a one-process ``ProcessPoolExecutor`` running one call at a time; calls wait in a
+queue for a free worker. A worker that dies (killed, out of memory, ``os._exit`` or a segfault in a handler)
+fails only the call it was running, with :class:`~stepmap.errors.WorkerDied` and the worker's exit code,
+and a fresh worker takes its place at the next call. (One pool of many processes would fail every call in
+flight with ``BrokenProcessPool``, the innocent ones too.)
 """
 
 from __future__ import annotations
 
 import atexit
+import functools
 import multiprocessing
 import os
+import signal
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
+from stepmap import runtime
+from stepmap.errors import WorkerDied
 from stepmap.functions import add_code_paths
 
 __all__ = ["LocalPool", "local_pool", "shutdown_pools"]
@@ -35,8 +44,10 @@ def _context() -> multiprocessing.context.BaseContext:
 
 
 def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(dict(env))
     add_code_paths(code_paths)
+    runtime.arm_watchdog()
     # A forked worker holds its own copy of the pool's pipes, so it never sees them close when the
     # coordinator is killed: watch the parent instead, and leave with it.
     parent = os.getppid()
@@ -50,54 +61,150 @@ def _exit_with_parent(parent: int) -> None:
             os._exit(0)
 
 
-class LocalPool(Executor):
-    """A process pool that heals: a broken inner pool is replaced at the next ``submit``.
+class _Worker:
+    """One worker process, as a one-process ``ProcessPoolExecutor``: its death breaks only itself."""
 
-    ``workers`` is the pool's size."""
+    def __init__(self, pool: LocalPool) -> None:
+        self.executor = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=_context(),
+            initializer=_init_worker,
+            initargs=(pool.code_paths, pool.env),
+        )
+        self.process: Any = None  # the multiprocessing.Process, known once the first call started it
+
+    def submit(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Future[Any]:
+        future = self.executor.submit(fn, *args, **kwargs)
+        if self.process is None:
+            processes = getattr(self.executor, "_processes", None) or {}
+            self.process = next(iter(processes.values()), None)
+        return future
+
+    def exitcode(self) -> int | None:
+        process = self.process
+        if process is None:
+            return None
+        process.join(5.0)  # it is dead (its pool broke); reap it to learn how it ended
+        code: int | None = process.exitcode
+        return code
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.process is None else int(self.process.pid)
+
+
+class LocalPool(Executor):
+    """``workers`` worker processes, each running one call at a time; calls wait in a queue for a free one.
+
+    A worker that dies fails only the call it was running, with :class:`~stepmap.errors.WorkerDied`
+    (carrying its exit code), and is replaced before the next call. One ``ProcessPoolExecutor`` of many
+    processes would fail every call in flight instead (``BrokenProcessPool``), the innocent ones too."""
 
     def __init__(self, workers: int, code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
         self.workers = workers
         self.code_paths = code_paths
         self.env = env
-        self.replacements = 0  # pools replaced after a worker died
-        self._pool: ProcessPoolExecutor | None = None
-        self._pool_lock = threading.Lock()
+        self.replacements = 0  # workers replaced after one died
+        self._idle: list[_Worker] = []
+        self._busy: set[_Worker] = set()
+        self._started = 0  # live workers (idle or busy)
+        self._queue: deque[tuple[Future[Any], Callable[..., Any], tuple[Any, ...], dict[str, Any]]] = deque()
+        self._lock = threading.Lock()
         self._closed = False
 
-    def _current(self) -> ProcessPoolExecutor:
-        with self._pool_lock:
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        outer: Future[T] = Future()
+        with self._lock:
             if self._closed:
                 raise RuntimeError("cannot schedule new calls after shutdown")
-            pool = self._pool
-            if pool is not None and getattr(pool, "_broken", False):
-                pool.shutdown(wait=False, cancel_futures=True)
-                self.replacements += 1
-                pool = None
-            if pool is None:
-                add_code_paths(self.code_paths)
-                pool = self._pool = ProcessPoolExecutor(
-                    max_workers=self.workers,
-                    mp_context=_context(),
-                    initializer=_init_worker,
-                    initargs=(self.code_paths, self.env),
-                )
-            return pool
+            self._queue.append((outer, fn, args, kwargs))
+        self._dispatch()
+        return outer
 
-    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
-        return self._current().submit(fn, *args, **kwargs)
+    def _dispatch(self) -> None:
+        """Start queued calls on free workers (new ones while fewer than ``workers`` exist)."""
+        while True:
+            with self._lock:
+                if self._closed or not self._queue:
+                    return
+                if self._idle:
+                    worker = self._idle.pop()
+                elif self._started < self.workers:
+                    add_code_paths(self.code_paths)
+                    worker = _Worker(self)
+                    self._started += 1
+                else:
+                    return
+                outer, fn, args, kwargs = self._queue.popleft()
+                if not outer.set_running_or_notify_cancel():
+                    self._idle.append(worker)
+                    continue
+                self._busy.add(worker)
+            try:
+                inner = worker.submit(fn, args, kwargs)
+            except BaseException as exc:  # the worker cannot take calls (it broke while idle)
+                self._retire(worker)
+                outer.set_exception(exc if isinstance(exc, Exception) else RuntimeError(repr(exc)))
+                continue
+            inner.add_done_callback(functools.partial(self._done, worker, outer))
+
+    def _done(self, worker: _Worker, outer: Future[Any], inner: Future[Any]) -> None:
+        exc = inner.exception()
+        if isinstance(exc, BrokenProcessPool):
+            died = WorkerDied(worker.exitcode())
+            died.__cause__ = exc
+            self._retire(worker)
+            outer.set_exception(died)
+        else:
+            with self._lock:
+                self._busy.discard(worker)
+                closed = self._closed
+                if not closed:
+                    self._idle.append(worker)
+            if closed:
+                worker.executor.shutdown(wait=False)
+            if exc is not None:
+                outer.set_exception(exc)
+            else:
+                outer.set_result(inner.result())
+        self._dispatch()
+
+    def _retire(self, worker: _Worker) -> None:
+        worker.executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock:
+            self._busy.discard(worker)
+            self._started -= 1
+            self.replacements += 1
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
-        with self._pool_lock:
+        with self._lock:
             self._closed = True
-            pool, self._pool = self._pool, None
-        if pool is not None:
-            pool.shutdown(wait=wait, cancel_futures=cancel_futures)
+            idle, self._idle = self._idle, []
+            busy = list(self._busy)
+            queued, self._queue = list(self._queue), deque()
+        for outer, *_ in queued:
+            outer.cancel()
+        for worker in idle + busy:
+            worker.executor.shutdown(wait=wait, cancel_futures=cancel_futures)
+
+    def kill(self) -> None:
+        """Stop at once: kill every worker (the coordinator was interrupted; nothing waits for them)."""
+        with self._lock:
+            self._closed = True
+            workers = self._idle + list(self._busy)
+            queued, self._queue = list(self._queue), deque()
+        for outer, *_ in queued:
+            outer.cancel()
+        for worker in workers:
+            if worker.process is not None and worker.process.is_alive():
+                worker.process.kill()
+            worker.executor.shutdown(wait=False, cancel_futures=True)
 
     def worker_pids(self) -> list[int]:
         """The pids of the current workers (for fault-injection tests)."""
-        pool = self._pool
-        processes = getattr(pool, "_processes", None) or {}
-        return list(processes)
+        with self._lock:
+            workers = self._idle + list(self._busy)
+        return [pid for pid in (w.pid for w in workers) if pid is not None]
 
 
 _pools: dict[_PoolKey, LocalPool] = {}
@@ -116,12 +223,16 @@ def local_pool(
         return pool
 
 
-def shutdown_pools() -> None:
+def shutdown_pools(*, kill: bool = False) -> None:
+    """Shut every pool down (at exit); ``kill``: kill the workers instead of waiting for their calls."""
     with _lock:
         pools = list(_pools.values())
         _pools.clear()
     for pool in pools:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if kill:
+            pool.kill()
+        else:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 atexit.register(shutdown_pools)

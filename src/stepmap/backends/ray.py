@@ -4,6 +4,8 @@ What is submitted is what the local pool gets: a handler call, or a whole chunk 
 Distributed Map (one Ray task runs many children). ``ObjectRef.future()`` turns a Ray result into a
 ``concurrent.futures.Future``. Ray retries a task whose worker or node died (``max_retries``); the Map Run
 counts a chunk's children only when a run of the chunk returns, so a retried chunk is never counted twice.
+A task whose worker crashed every time (a child calling ``os._exit`` or crashing in a C extension) fails
+with :class:`~stepmap.errors.WorkerDied`, and the Map Run splits the chunk to find that child.
 
 Handler code reaches the workers in two ways: the first ``--code`` directory becomes the Ray job's
 ``working_dir`` (uploaded to every node), and every code directory is also put on ``sys.path`` in the task,
@@ -14,13 +16,15 @@ environment (store and table configuration) travels as the job's ``env_vars``. R
 
 from __future__ import annotations
 
+import functools
 import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any, TypeVar
 
-from stepmap.errors import InputError
+from stepmap import runtime
+from stepmap.errors import InputError, WorkerDied
 from stepmap.functions import add_code_paths
 
 __all__ = ["RayExecutor", "ray_executor"]
@@ -45,6 +49,7 @@ def _call(
     code_paths, env = setup
     os.environ.update(dict(env))
     add_code_paths(code_paths)
+    runtime.arm_watchdog()  # a handler that will not let go after its timeout ends this worker
     return fn(*args)
 
 
@@ -94,8 +99,27 @@ class RayExecutor(Executor):
             if self._closed:
                 raise RuntimeError("cannot schedule new calls after shutdown")
         ref = self._remote.remote((self.code_paths, self.env), fn, *args)
-        future: Future[T] = ref.future()
-        return future
+        inner: Future[T] = ref.future()
+        outer: Future[T] = Future()
+        outer.set_running_or_notify_cancel()
+        inner.add_done_callback(functools.partial(self._settle, outer))
+        return outer
+
+    def _settle(self, outer: Future[Any], inner: Future[Any]) -> None:
+        """Pass the result on; a worker that crashed under the task (after Ray's own retries) becomes
+        :class:`~stepmap.errors.WorkerDied`, as with the local pool, so that only that call fails."""
+        if inner.cancelled():
+            outer.cancel()
+            return
+        exc = inner.exception()
+        if exc is None:
+            outer.set_result(inner.result())
+        elif isinstance(exc, self.ray.exceptions.WorkerCrashedError):
+            died = WorkerDied(None)
+            died.__cause__ = exc
+            outer.set_exception(died)
+        else:
+            outer.set_exception(exc)
 
     def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
         with self._lock:

@@ -12,6 +12,7 @@ Map runs go through the :class:`DistributedMapRunner` port.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -30,10 +31,22 @@ from stepmap.interpreter.states import (
 __all__ = ["run_machine", "run_state"]
 
 
+MAX_RETRY_DELAY = 31_622_400.0  # AWS's ceiling on MaxDelaySeconds (366 days): no retry waits longer
+
+
 def _retry_delay(retrier: model.Retrier, attempt: int) -> float:
-    delay = retrier.interval_seconds * (retrier.backoff_rate**attempt)
+    cap = MAX_RETRY_DELAY
     if retrier.max_delay_seconds is not None:
-        delay = min(delay, retrier.max_delay_seconds)
+        cap = min(cap, float(retrier.max_delay_seconds))
+    interval, rate = retrier.interval_seconds, retrier.backoff_rate  # math.log takes ints of any size
+    # Compare in log space before multiplying: BackoffRate 1e308, or 2.0 past ~1,024 attempts, would
+    # overflow a float (OverflowError) long before the cap applies.
+    if interval <= 0:
+        delay = 0.0
+    elif rate > 1.0 and math.log(interval) + attempt * math.log(rate) >= math.log(cap):
+        delay = cap
+    else:
+        delay = min(cap, float(interval * rate**attempt))
     if retrier.jitter == "FULL":
         delay = random.uniform(0, delay)
     return delay

@@ -8,12 +8,11 @@ the context object lazily. The exceptions here end an execution without any Catc
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from stepmap.asl import model
+from stepmap.asl import jsontext, model
 from stepmap.asl.payload import References
 from stepmap.asl.timestamps import format_timestamp
 from stepmap.errors import StatesError
@@ -35,6 +34,34 @@ __all__ = [
 ]
 
 PAYLOAD_LIMIT = 262_144  # bytes of UTF-8 JSON, AWS's quota for state input/output and task results
+MAX_LOG_CHARS = 8 << 20  # of captured handler output kept per execution (the most recent)
+
+
+class LogTail(list[str]):
+    """An execution's captured handler output: appends keep only the most recent ``MAX_LOG_CHARS``
+    characters (each invocation's output is capped by the runtime already; a loop of them must not add up
+    to GBs in the coordinator). A note at the front says how much was dropped."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.size = 0
+        self.dropped = 0
+
+    def append(self, text: str) -> None:
+        super().append(text)
+        self.size += len(text)
+        if self.size <= MAX_LOG_CHARS:
+            return
+        first = 1 if self.dropped else 0  # index 0 holds the note once something was dropped
+        while self.size > MAX_LOG_CHARS and len(self) > first + 1:
+            old = self.pop(first)
+            self.size -= len(old)
+            self.dropped += len(old)
+        note = f"[stepmap: {self.dropped} characters of earlier handler output dropped]\n"
+        if first:
+            self[0] = note
+        else:
+            self.insert(0, note)
 
 
 class ExecutionTimedOut(Exception):
@@ -67,14 +94,14 @@ class Run:
     redrive_count: int = 0
     distributed_map: DistributedMapRunner | None = None
     journal: RunJournal | None = None  # durable progress (checkpoints, stop requests), when journaled
-    logs: list[str] = field(default_factory=list)
+    logs: list[str] = field(default_factory=LogTail)
     child_timeout: float | None = None  # children of a Distributed Map: the ItemProcessor's TimeoutSeconds
     _execution_context: dict[str, Any] | None = None
 
     def start_child(self, arn: str, name: str, input_json: str, start: datetime) -> None:
         """Reuse this Run for the next child execution of a chunk (children of a chunk run in turn)."""
         self.execution_arn, self.name, self.start_time = arn, name, start
-        self.input = json.loads(input_json)
+        self.input = jsontext.loads(input_json)
         self._execution_context = None
         if self.child_timeout is not None:
             self.deadline = start + timedelta(seconds=self.child_timeout)

@@ -34,6 +34,7 @@ __all__ = [
 ]
 
 INLINE_MAP_CONCURRENCY = 40  # AWS's ceiling for inline Map iterations
+MAX_WAIT_SECONDS = 99_999_999  # AWS: Seconds is "an integer value from 0 up to 99999999"
 
 
 def size_check(state: model.State, text: str) -> None:
@@ -218,6 +219,13 @@ async def _wait(state: model.Wait, raw: Any, call: StateCall) -> Outcome:
             raise StatesError(
                 "States.Runtime",
                 f"The SecondsPath parameter does not reference a valid non-negative integer: {dumps(value)}",
+            )
+        if value > MAX_WAIT_SECONDS:  # a 10**400 must not reach float(), let alone the clock
+            shown = dumps(value) if value < 10**40 else f"an integer of {len(str(value))} digits"
+            raise StatesError(
+                "States.Runtime",
+                f"The SecondsPath parameter references {shown}, more than the "
+                f"{MAX_WAIT_SECONDS} seconds a Wait may last",
             )
         seconds = float(value)
     else:

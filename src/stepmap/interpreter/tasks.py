@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stepmap.asl.payload import dumps
-from stepmap.errors import EngineError, StatesError
+from stepmap.errors import EngineError, StatesError, WorkerDied
 from stepmap.functions import FunctionRegistry, function_name_of
 from stepmap.runtime import CallResult, Invocation, call_handler
 
@@ -135,12 +135,15 @@ class HandlerInvoker:
             future.cancel()
             raise StatesError("States.Timeout", f"Task timed out after {timeout:g} seconds") from None
         except BrokenExecutor as exc:
-            # The process running the handler died (killed, out of memory, os._exit): what Lambda
-            # reports when its runtime exits; a Retry on the state may try again.
-            raise StatesError(
-                "Runtime.ExitError",
-                f"RequestId: {request_id} Error: Runtime exited without providing a reason",
-            ) from exc
+            # The process running the handler died (killed, out of memory, os._exit, a segfault): what
+            # Lambda reports when its runtime exits; a Retry on the state may try again. A worker that
+            # ended itself because the handler would not let go after its timeout is a timeout.
+            if isinstance(exc, WorkerDied) and exc.timed_out:
+                raise StatesError("States.Timeout", f"Task timed out after {timeout or 0:g} seconds") from exc
+            reason = (
+                exc.reason if isinstance(exc, WorkerDied) else "Runtime exited without providing a reason"
+            )
+            raise StatesError("Runtime.ExitError", f"RequestId: {request_id} Error: {reason}") from exc
         except Exception as exc:
             raise EngineError(f"the executor failed while running {name}: {exc!r}") from exc
         if result.logs:

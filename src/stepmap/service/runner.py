@@ -76,7 +76,9 @@ def check_input(value: Any) -> None:
                 raise InputError(f"the execution input is nested more than {MAX_INPUT_DEPTH} levels deep")
             stack.extend((child, depth + 1) for child in (node.values() if isinstance(node, dict) else node))
     try:
-        dumps(value).encode()
+        import json  # (imported here: this module's import block is busy in other branches)
+
+        json.dumps(value, allow_nan=False, ensure_ascii=False).encode()  # NaN and Infinity are not JSON
     except (TypeError, ValueError) as exc:
         raise InputError(f"the execution input is not JSON: {exc}") from None
     except UnicodeEncodeError:

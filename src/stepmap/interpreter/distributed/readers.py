@@ -60,6 +60,7 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import IO, Any, BinaryIO
 
+from stepmap.asl import jsontext
 from stepmap.errors import EngineError, StatesError, StepmapError, StoreUnavailable
 from stepmap.interpreter.ports import ObjectStorePort
 
@@ -451,7 +452,7 @@ def _json_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> I
     del data
     try:
         document = _strict_loads(text)
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:
         raise _fail(f"{_where(bucket, key)} is not valid JSON: {exc}") from None
     del text
     node = _resolve_pointer(document, plan.items_pointer or "", bucket, key)
@@ -463,10 +464,6 @@ def _json_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> I
             yield {"Key": name, "Value": value}
     else:
         raise _fail(NON_ITERABLE)
-
-
-def _reject_constant(name: str) -> Any:
-    raise json.JSONDecodeError(f"{name} is not a JSON value", name, 0)
 
 
 def _resolve_pointer(document: Any, pointer: str, bucket: str, key: str) -> Any:
@@ -490,8 +487,7 @@ def _resolve_pointer(document: Any, pointer: str, bucket: str, key: str) -> Any:
     return node
 
 
-# One decoder for every line: json.loads with keyword arguments builds a new decoder per call.
-_strict_loads = json.JSONDecoder(parse_constant=_reject_constant).decode
+_strict_loads = jsontext.loads
 
 
 def _jsonl_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> Iterator[Any]:
@@ -507,8 +503,9 @@ def _jsonl_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> 
                 continue
             try:
                 yield _strict_loads(line)
-            except json.JSONDecodeError as exc:
-                raise _fail(f"{_where(bucket, key)} line {number} is not valid JSON: {exc.msg}") from None
+            except ValueError as exc:
+                reason = getattr(exc, "msg", str(exc))
+                raise _fail(f"{_where(bucket, key)} line {number} is not valid JSON: {reason}") from None
 
 
 def _parquet_items(store: ObjectStorePort, bucket: str, key: str, plan: _Plan) -> Iterator[Any]:

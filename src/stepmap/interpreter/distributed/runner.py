@@ -52,8 +52,13 @@ class Settings:
     batching: bool
 
 
+_INF = float("inf")
+
+
 def _int_setting(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StatesError("States.Runtime", f"{name} value {dumps(value)} is not a valid integer")
+    if isinstance(value, float) and not (-_INF < value < _INF and value == int(value)):
         raise StatesError("States.Runtime", f"{name} value {dumps(value)} is not a valid integer")
     return int(value)
 

@@ -26,20 +26,22 @@ import functools
 import json
 import os
 import time
+import uuid
 from collections.abc import Iterator
-from concurrent.futures import Future
+from concurrent.futures import BrokenExecutor, Future
 from typing import TYPE_CHECKING, Any
 
 from stepmap.asl import model
 from stepmap.asl.payload import References, dumps
-from stepmap.errors import EngineError, StatesError
+from stepmap.errors import EngineError, StatesError, WorkerDied
 from stepmap.interpreter.distributed.maprun import Counters, MapRun
 from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
 from stepmap.interpreter.distributed.spool import OutputSpool
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
-from stepmap.worker import ChildJob, ChunkResult, run_children
+from stepmap.runtime import GRACE_SECONDS
+from stepmap.worker import ChildJob, ChunkResult, lost_child, run_children
 
 if TYPE_CHECKING:
     from stepmap.interpreter.distributed.runner import DistributedMap, Settings
@@ -50,6 +52,7 @@ TARGET_CHUNK_SECONDS = 0.05  # aim for chunks of about this much work: few messa
 MAX_CHUNK_CHILDREN = 4096
 MAX_CHUNK_BYTES = 4 << 20
 MAX_CHUNK_ATTEMPTS = 4  # runs of one chunk before the Map Run gives up on a failing executor
+LONE_CHILD_RUNS = 2  # runs of a child alone in its chunk whose worker died, before it fails
 THRESHOLD_CAUSE = "The specified tolerated failure threshold was exceeded"
 NO_KEY = object()
 
@@ -100,7 +103,6 @@ class MapRunScheduler:
         self.buffer: dict[int, tuple[ChunkResult, list[int]]] = {}
         self.reader_error: StatesError | None = None
         self.first_failure: str | None = None  # told in the execution's log when the Map Run fails
-        self.attempts: dict[int, int] = {}  # chunk sequence number -> runs of that chunk so far
         self.chunk_retries = 0
         # Without a ResultWriter: the children's outputs (JSON) by child index, spooled to the state
         # directory when journaled so that a resume or a redrive has them all (see spool.py).
@@ -254,17 +256,12 @@ class MapRunScheduler:
                         break
                     self._start(chunk)
                     seq, self.submitted = self.submitted, self.submitted + 1
-                    in_flight[self._submit(chunk)] = (seq, chunk)
+                    in_flight[asyncio.ensure_future(self._run_chunk(chunk))] = (seq, chunk)
                 if not in_flight:
                     break
                 done, _ = await asyncio.wait(in_flight, return_when=asyncio.FIRST_COMPLETED)
                 for fut in done:
                     seq, chunk = in_flight.pop(fut)
-                    if fut.exception() is not None:
-                        # The worker died (or the pool broke) under this chunk: run it again; its
-                        # children are counted only when a run of the chunk completes.
-                        in_flight[self._retry(seq, chunk, fut.exception())] = (seq, chunk)
-                        continue
                     indexes = [child[0] for child in chunk]
                     failure = self._finish(seq, indexes, fut.result()) or failure
                 self._progress()
@@ -287,17 +284,48 @@ class MapRunScheduler:
             raise EngineError(f"cannot submit child executions: {exc}") from exc
         return asyncio.wrap_future(future)
 
-    def _retry(
-        self, seq: int, chunk: list[Child], error: BaseException | None
-    ) -> asyncio.Future[ChunkResult]:
-        attempts = self.attempts[seq] = self.attempts.get(seq, 1) + 1
-        if attempts > MAX_CHUNK_ATTEMPTS:
-            raise EngineError(
-                f"a chunk of {len(chunk)} child executions (from index {chunk[0][0]}) failed "
-                f"{MAX_CHUNK_ATTEMPTS} times in the executor: {error!r}"
-            ) from error
-        self.chunk_retries += 1
-        return self._submit(chunk)
+    async def _run_chunk(self, chunk: list[Child], attempt: int = 1) -> ChunkResult:
+        """Run a chunk to its result; its children are counted only when a run of it completes.
+
+        When the worker dies under the chunk (``BrokenExecutor``: a child called ``os._exit``, crashed in
+        a C extension, would not stop after its timeout, or the worker was killed from outside), the
+        chunk is split in halves that run again, until the child that kills its worker is alone: it
+        fails with ``Runtime.ExitError`` (or ``States.Timeout``), and every other child's result is kept
+        once. A lone child gets a second run first, so a worker killed from outside fails nothing. Any
+        other executor failure reruns the whole chunk, up to MAX_CHUNK_ATTEMPTS runs."""
+        try:
+            return await self._submit(chunk)
+        except BrokenExecutor as exc:
+            self.chunk_retries += 1
+            timed_out = isinstance(exc, WorkerDied) and exc.timed_out
+            if len(chunk) == 1:
+                if attempt < LONE_CHILD_RUNS and not timed_out:
+                    return await self._run_chunk(chunk, attempt + 1)
+                return self._lost(chunk[0], exc)
+            half = (len(chunk) + 1) // 2
+            first, second = await asyncio.gather(self._run_chunk(chunk[:half]), self._run_chunk(chunk[half:]))
+            return first.merged(second, self.job.record_format)
+        except (EngineError, StatesError):
+            raise
+        except Exception as exc:
+            if attempt >= MAX_CHUNK_ATTEMPTS:
+                raise EngineError(
+                    f"a chunk of {len(chunk)} child executions (from index {chunk[0][0]}) failed "
+                    f"{MAX_CHUNK_ATTEMPTS} times in the executor: {exc!r}"
+                ) from exc
+            self.chunk_retries += 1
+            return await self._run_chunk(chunk, attempt + 1)
+
+    def _lost(self, child: Child, exc: BrokenExecutor) -> ChunkResult:
+        if isinstance(exc, WorkerDied) and exc.timed_out:
+            cause = (
+                "A handler of this child execution outlived its Task's TimeoutSeconds and did not stop "
+                f"within {GRACE_SECONDS:g} seconds; its worker process was ended"
+            )
+            return lost_child(self.job, child, "States.Timeout", cause)
+        reason = exc.reason if isinstance(exc, WorkerDied) else "Runtime exited without providing a reason"
+        cause = f"RequestId: {uuid.uuid4()} Error: {reason} (the worker process died running this child)"
+        return lost_child(self.job, child, "Runtime.ExitError", cause)
 
     def _start(self, chunk: list[Child]) -> None:
         items = sum(n for _, _, n in chunk)
