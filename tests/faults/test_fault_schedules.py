@@ -217,6 +217,17 @@ class Runner:
         if self.mounted is not None:
             assert _mount(self.mounted, "remount,size=64m")
 
+    def still_failing(self) -> set[int]:
+        """The items that fail while the markers are there: marked ones, the dying one, and (batched)
+        every item that shares a batch with one of them."""
+        marked = set(self.failing)
+        if self.s.dying is not None and (self.runs / f"die-{self.s.dying}").exists():
+            marked.add(self.s.dying)
+        if self.s.batch is None:
+            return marked
+        size = self.s.batch
+        return {j for i in marked for j in range(i // size * size, min(self.s.n, (i // size + 1) * size))}
+
     def status(self) -> dict[str, Any]:
         """The execution's record (the journal exists: an attempt ended by itself)."""
         row = Journal(str(self.state_dir / "journal.sqlite")).find("sched")
@@ -306,7 +317,7 @@ class Runner:
 
     def check_results(self, record: dict[str, Any]) -> None:
         status, n = record["status"], self.s.n
-        tolerated = set(self.failing)  # items that still fail: a Map Run may succeed without them
+        tolerated = self.still_failing()  # a Map Run may succeed without them
         if self.s.writer is not None:
             if not self.store.bucket_exists("results"):
                 assert status != "SUCCEEDED"
