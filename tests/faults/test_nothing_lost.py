@@ -249,3 +249,34 @@ def test_a_resume_of_a_run_that_died_before_its_first_event_has_a_whole_history(
     assert done.status == "SUCCEEDED" and done.output == {"x": 1}
     types = [e["type"] for e in Journal(str(state_dir / "journal.sqlite")).history("early")]
     assert types[0] == "ExecutionStarted" and types[-1] == "ExecutionSucceeded", types
+
+
+def test_a_redrive_that_dies_at_once_then_a_stop_keep_the_history_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stepmap.service.runner import StepmapService
+
+    state_dir = tmp_path / "state"
+    flow = {"StartAt": "F", "States": {"F": {"Type": "Fail", "Error": "E", "Cause": "c"}}}
+    service = StepmapService(state_dir=str(state_dir), journal=True, executor="sync")
+    assert service.start_execution(flow, {}, name="r").status == "FAILED"
+
+    def dies(self: StepmapService, row: Any, *, redriven: bool) -> Any:
+        raise SystemExit(137)  # the process is killed right after the redrive was journaled
+
+    with monkeypatch.context() as patch:
+        patch.setattr(StepmapService, "_continue", dies)
+        with pytest.raises(SystemExit):
+            StepmapService.for_execution("r", state_dir=str(state_dir)).redrive("r")
+    with sqlite3.connect(state_dir / "journal.sqlite") as db:
+        db.execute("UPDATE executions SET owner='nowhere:999999999:1'")
+    stopper = StepmapService.for_execution("r", state_dir=str(state_dir))
+    assert stopper.stop("r")["status"] == "ABORTED"
+    again = StepmapService.for_execution("r", state_dir=str(state_dir)).redrive("r")
+    assert again.status == "FAILED" and again.redrive_count == 2
+    types = [e["type"] for e in Journal(str(state_dir / "journal.sqlite")).history("r")]
+    assert types.count("ExecutionRedriven") == 2, types
+    assert [t for t in types if t.startswith("Execution")] == [
+        "ExecutionStarted", "ExecutionFailed", "ExecutionRedriven", "ExecutionAborted",
+        "ExecutionRedriven", "ExecutionFailed",
+    ]  # fmt: skip

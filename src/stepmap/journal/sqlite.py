@@ -304,12 +304,34 @@ class Journal:
     def request_stop(self, arn: str) -> None:
         self._write("UPDATE executions SET abort_requested=1 WHERE arn=?", (arn,))
 
-    def set_redrive(self, arn: str, redrive_count: int, record: dict[str, Any]) -> None:
-        self._write(
-            "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, heartbeat=?, "
-            "abort_requested=0 WHERE arn=?",
-            (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
-        )
+    def set_redrive(
+        self, arn: str, redrive_count: int, record: dict[str, Any], event: dict[str, Any] | None = None
+    ) -> bool:
+        """Start a redrive owned by this process, with its ExecutionRedriven event, in one transaction
+        (so that no later stop or resume finds the count and the history apart); False if the execution
+        is not FAILED, TIMED_OUT or ABORTED any more (another process redrove it first)."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    updated = self._db.execute(
+                        "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, "
+                        "heartbeat=?, abort_requested=0 WHERE arn=? "
+                        "AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')",
+                        (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
+                    ).rowcount
+                    if updated == 1 and event is not None:
+                        self._db.execute(
+                            "INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)",
+                            (arn, event["id"], json.dumps(event)),
+                        )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
+        return updated == 1
 
     def find(self, name_or_arn: str, state_machine: str | None = None) -> ExecutionRow | None:
         sql = (

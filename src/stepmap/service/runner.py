@@ -322,8 +322,17 @@ class StepmapService:
         record = {**row["record"], "status": "RUNNING", "redriveCount": row["redrive_count"]}
         for key in ("stopDate", "error", "cause", "output", "redriveStatus"):
             record.pop(key, None)
-        self.journal.set_redrive(row["arn"], row["redrive_count"], record)
-        return self._continue(row, redriven=True)
+        events = self.journal.history(row["arn"])
+        event = {
+            "id": len(events) + 1,
+            "previousEventId": events[-1]["id"] if events else 0,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "type": "ExecutionRedriven",
+            "executionRedrivenEventDetails": {"redriveCount": row["redrive_count"]},
+        }
+        if not self.journal.set_redrive(row["arn"], row["redrive_count"], record, event):
+            raise InputError(f"execution {row['name']!r} was redriven by another process first")
+        return self._continue(row, redriven=False)  # its ExecutionRedriven is in the journal already
 
     def stop(self, name_or_arn: str) -> dict[str, Any]:
         """Ask a RUNNING execution to stop (its children stop, status ABORTED); return its record."""
@@ -367,8 +376,6 @@ class StepmapService:
         prepared = prepare(row["definition"], name=row["state_machine"])
         checkpoint = row["checkpoint"] or {}
         events = self.journal.history(row["arn"])
-        # a redrive whose process died before its first checkpoint left no ExecutionRedriven: add it now
-        redriven = redriven or row["redrive_count"] > sum(e["type"] == "ExecutionRedriven" for e in events)
         resume = ResumePoint(
             state=checkpoint.get("state", prepared.machine.start_at),
             input=checkpoint.get("input", row["input"]),
