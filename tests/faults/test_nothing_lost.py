@@ -269,7 +269,7 @@ def test_a_redrive_that_dies_at_once_then_a_stop_keep_the_history_whole(
         with pytest.raises(SystemExit):
             StepmapService.for_execution("r", state_dir=str(state_dir)).redrive("r")
     with sqlite3.connect(state_dir / "journal.sqlite") as db:
-        db.execute("UPDATE executions SET owner='nowhere:999999999:1'")
+        db.execute("UPDATE executions SET owner='nowhere:999999999:1', heartbeat=0")
     stopper = StepmapService.for_execution("r", state_dir=str(state_dir))
     assert stopper.stop("r")["status"] == "ABORTED"
     again = StepmapService.for_execution("r", state_dir=str(state_dir)).redrive("r")
