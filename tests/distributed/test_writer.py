@@ -376,7 +376,9 @@ def test_result_files_are_uploaded_with_put_file_when_the_store_has_it(
     ]
 
 
-def test_missing_bucket_is_result_writer_failed_and_cleans_up(store: LocalObjectStore, tmp_dir: str) -> None:
+def test_missing_bucket_is_result_writer_failed_and_keeps_the_records_for_a_redrive(
+    store: LocalObjectStore, tmp_dir: str
+) -> None:
     w = ResultWriter(
         store,
         bucket="no-such-bucket",
@@ -392,6 +394,24 @@ def test_missing_bucket_is_result_writer_failed_and_cleans_up(store: LocalObject
         w.close()
     assert info.value.error == "States.ResultWriterFailed"
     assert "no-such-bucket" in (info.value.cause or "")
+    assert len(os.listdir(tmp_dir)) == 2  # nothing lost: the records wait for a redrive
+    state = w.state()
+    assert state["closed"] is False
+    store.create_bucket("no-such-bucket")  # the cause is fixed
+    again = ResultWriter(
+        store,
+        bucket="no-such-bucket",
+        prefix="p",
+        map_run_arn=MAP_RUN_ARN,
+        map_run_id=RUN_ID,
+        tmp_dir=tmp_dir,
+    )
+    again.restore(state)
+    details = again.close()
+    manifest = json.loads(store.get("no-such-bucket", details["Key"]))
+    files = manifest["ResultFiles"]
+    assert [len(json.loads(store.get("no-such-bucket", f["Key"]))) for f in files["SUCCEEDED"]] == [1]
+    assert [len(json.loads(store.get("no-such-bucket", f["Key"]))) for f in files["FAILED"]] == [1]
     assert os.listdir(tmp_dir) == []
 
 

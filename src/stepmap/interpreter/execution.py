@@ -181,18 +181,18 @@ async def execute(
     input_text = dumps(input)
     start_at: str | None = None
     value = input
-    if resume is None:
-        frame.cursor.add(
-            "ExecutionStarted",
-            {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": run.role_arn},
-        )
-    else:
+    if resume is not None:
         history.events.extend(resume.events)
         frame.cursor.last = resume.events[-1]["id"] if resume.events else 0
         frame.scope.values.update(resume.variables)
         start_at, value = resume.state, resume.input
-        if resume.redriven:
-            frame.cursor.add("ExecutionRedriven", {"redriveCount": resume.redrive_count})
+    if resume is None or not resume.events:  # also a resume of a run that died before its first event
+        frame.cursor.add(
+            "ExecutionStarted",
+            {"input": input_text, "inputDetails": {"truncated": False}, "roleArn": run.role_arn},
+        )
+    elif resume.redriven:
+        frame.cursor.add("ExecutionRedriven", {"redriveCount": resume.redrive_count})
     if on_start is not None:
         on_start(record, run)
     try:
@@ -220,6 +220,13 @@ async def execute(
         record.cause = "The execution's data is nested too deeply to be represented as JSON"
         frame.cursor.add("ExecutionFailed", {"error": record.error, "cause": record.cause})
     except ExecutionAborted:
+        record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
+        frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
+    except asyncio.CancelledError:
+        # The journal's heartbeat thread interrupts a run that was asked to stop in the middle of a long
+        # state (a Wait, a Task); any other cancellation is not ours to swallow.
+        if journal is None or not journal.should_stop():
+            raise
         record.status, record.error, record.cause = "ABORTED", "States.Aborted", "The execution was stopped"
         frame.cursor.add("ExecutionAborted", {"error": record.error, "cause": record.cause})
     record.stop_date = clock.now()

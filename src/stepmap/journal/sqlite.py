@@ -67,28 +67,54 @@ CREATE TABLE IF NOT EXISTS map_run_failures (
 );
 """
 
-STALE_SECONDS = 30.0  # a heartbeat older than this means the owner is gone (another host)
+HEARTBEAT_SECONDS = 5.0  # how often a coordinator's heartbeat thread refreshes its row
+STALE_SECONDS = 30.0  # a heartbeat older than this means the owner is gone (an owner on another host)
+
+
+def process_start(pid: int) -> str:
+    """When process ``pid`` started (clock ticks since boot, from /proc), "" where that is unknown, "Z"
+    for a zombie (it is dead: only its exit status is left)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            fields = fh.read().rsplit(b")", 1)[1].split()
+    except (OSError, IndexError):
+        return ""
+    if fields[0] in (b"Z", b"X"):
+        return "Z"
+    return fields[19].decode() if len(fields) > 19 else ""
 
 
 def owner_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """Who runs an execution: host, pid and the process's start time (a reused pid is another owner)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{process_start(os.getpid())}"
 
 
 def owner_alive(owner: str | None, heartbeat: float | None) -> bool:
-    """Is the process that runs an execution still there?"""
+    """Is the process that runs an execution still there?
+
+    On this host the process itself decides, whatever its heartbeat: it is alive when its pid exists, is
+    not a zombie, and (where /proc tells) started when the owner did, so a long state never passes for
+    a dead owner and a reused pid never passes for a live one. An owner on another host is alive while
+    its heartbeat, refreshed by a thread every HEARTBEAT_SECONDS whatever the state, is fresh."""
     if not owner:
         return False
-    host, _, pid = owner.rpartition(":")
+    parts = owner.rsplit(":", 2)
+    if len(parts) == 2 or not parts[1].isdigit():  # an owner written before start times were kept
+        parts = [*owner.rsplit(":", 1), ""]
+    host, pid, started = parts
     if host == socket.gethostname() and pid.isdigit():
         if int(pid) == os.getpid():
-            return True
+            return not started or started == process_start(os.getpid())
         try:
             os.kill(int(pid), 0)
         except ProcessLookupError:
             return False
         except PermissionError:
-            return True
-        return heartbeat is None or time.time() - heartbeat < 10 * STALE_SECONDS
+            pass
+        actual = process_start(int(pid))
+        if actual == "Z":
+            return False
+        return not (started and actual and actual != started)
     return heartbeat is not None and time.time() - heartbeat < STALE_SECONDS
 
 
@@ -235,20 +261,77 @@ class Journal:
         self._write_many(statements)
 
     def heartbeat(self, arn: str) -> bool:
-        """Refresh the owner's heartbeat; True when a stop was requested."""
-        self._write("UPDATE executions SET heartbeat=? WHERE arn=?", (time.time(), arn))
+        """Refresh this process's heartbeat on an execution it owns; False when it owns it no more."""
+        updated = self._write(
+            "UPDATE executions SET heartbeat=? WHERE arn=? AND owner=?", (time.time(), arn, owner_id())
+        )
+        return updated == 1
+
+    def stop_requested(self, arn: str) -> bool:
         row = self._one("SELECT abort_requested FROM executions WHERE arn=?", (arn,))
         return bool(row and row[0])
+
+    def release(self, arn: str) -> None:
+        """This process runs the execution no more (it ended, or its run failed in the engine): another
+        process may resume it at once, even while this one lives on."""
+        self._write("UPDATE executions SET owner=NULL WHERE arn=? AND owner=?", (arn, owner_id()))
+
+    def record_abort(self, record: dict[str, Any], event: dict[str, Any]) -> bool:
+        """Record an ABORTED execution that this process claimed; False if it is not RUNNING any more."""
+        arn = record["executionArn"]
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    updated = self._db.execute(
+                        "UPDATE executions SET status=?, record=?, heartbeat=? "
+                        "WHERE arn=? AND status='RUNNING' AND owner=?",
+                        (record["status"], json.dumps(record), time.time(), arn, owner_id()),
+                    ).rowcount
+                    if updated == 1:
+                        self._db.execute(
+                            "INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)",
+                            (arn, event["id"], json.dumps(event)),
+                        )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
+        return updated == 1
 
     def request_stop(self, arn: str) -> None:
         self._write("UPDATE executions SET abort_requested=1 WHERE arn=?", (arn,))
 
-    def set_redrive(self, arn: str, redrive_count: int, record: dict[str, Any]) -> None:
-        self._write(
-            "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, heartbeat=?, "
-            "abort_requested=0 WHERE arn=?",
-            (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
-        )
+    def set_redrive(
+        self, arn: str, redrive_count: int, record: dict[str, Any], event: dict[str, Any] | None = None
+    ) -> bool:
+        """Start a redrive owned by this process, with its ExecutionRedriven event, in one transaction
+        (so that no later stop or resume finds the count and the history apart); False if the execution
+        is not FAILED, TIMED_OUT or ABORTED any more (another process redrove it first)."""
+        try:
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    updated = self._db.execute(
+                        "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, "
+                        "heartbeat=?, abort_requested=0 WHERE arn=? "
+                        "AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')",
+                        (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
+                    ).rowcount
+                    if updated == 1 and event is not None:
+                        self._db.execute(
+                            "INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)",
+                            (arn, event["id"], json.dumps(event)),
+                        )
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
+        return updated == 1
 
     def find(self, name_or_arn: str, state_machine: str | None = None) -> ExecutionRow | None:
         sql = (

@@ -7,6 +7,7 @@ the clock, and the Distributed Map runner.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 import time
@@ -22,7 +23,7 @@ from stepmap.asl.payload import dumps
 from stepmap.asl.validate import validate
 from stepmap.backends import make_executor
 from stepmap.environments import release as release_environments
-from stepmap.errors import DefinitionError, InputError, Problem
+from stepmap.errors import DefinitionError, EngineError, InputError, Problem
 from stepmap.functions import FunctionRegistry, FunctionSpec, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
 from stepmap.interpreter.distributed.maprun import MapRun
@@ -407,8 +408,17 @@ class StepmapService:
         record = {**row["record"], "status": "RUNNING", "redriveCount": row["redrive_count"]}
         for key in ("stopDate", "error", "cause", "output", "redriveStatus"):
             record.pop(key, None)
-        self.journal.set_redrive(row["arn"], row["redrive_count"], record)
-        return self._continue(row, redriven=True)
+        events = self.journal.history(row["arn"])
+        event = {
+            "id": len(events) + 1,
+            "previousEventId": events[-1]["id"] if events else 0,
+            "timestamp": datetime.now(UTC).isoformat(),
+            "type": "ExecutionRedriven",
+            "executionRedrivenEventDetails": {"redriveCount": row["redrive_count"]},
+        }
+        if not self.journal.set_redrive(row["arn"], row["redrive_count"], record, event):
+            raise InputError(f"execution {row['name']!r} was redriven by another process first")
+        return self._continue(row, redriven=False)  # its ExecutionRedriven is in the journal already
 
     def stop(self, name_or_arn: str) -> dict[str, Any]:
         """Ask a RUNNING execution to stop (its children stop, status ABORTED); return its record."""
@@ -417,16 +427,19 @@ class StepmapService:
             raise InputError(f"execution {row['name']!r} is {row['status']}, not RUNNING")
         assert self.journal is not None
         self.journal.request_stop(row["arn"])
-        if owner_alive(row["owner"], row["heartbeat"]):
+        # A live owner is told (the flag its heartbeat thread watches) and ends the run itself; only an
+        # execution whose owner is gone is recorded ABORTED here, by whoever claims it first.
+        if owner_alive(row["owner"], row["heartbeat"]) or not self.journal.claim(row["arn"], row["owner"]):
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
                 found = self.journal.find(row["arn"])
                 if found is not None and found["status"] != "RUNNING":
                     record: dict[str, Any] = found["record"]
                     return record
+                if found is not None and not owner_alive(found["owner"], found["heartbeat"]):
+                    return self.stop(name_or_arn)  # its owner died meanwhile
                 time.sleep(0.1)
             raise InputError(f"execution {row['name']!r} did not stop within 60 s; it will at its next state")
-        # nobody runs it: record the abort ourselves
         events = self.journal.history(row["arn"])
         record = {**row["record"], "status": "ABORTED", "stopDate": datetime.now(UTC).isoformat()}
         record.update(error="States.Aborted", cause="The execution was stopped", redriveStatus="REDRIVABLE")
@@ -437,8 +450,12 @@ class StepmapService:
             "type": "ExecutionAborted",
             "executionAbortedEventDetails": {"error": "States.Aborted", "cause": "The execution was stopped"},
         }
-        self.journal.record_execution(record, [event])
-        return record
+        self.journal.record_abort(record, event)
+        self.journal.release(row["arn"])
+        found = self.journal.find(row["arn"])
+        assert found is not None
+        final: dict[str, Any] = found["record"]
+        return final
 
     def _continue(self, row: Any, *, redriven: bool) -> Execution:
         assert self.journal is not None
@@ -484,9 +501,13 @@ class StepmapService:
             if journal_run is not None:
                 journal_run.attach(run, flushed)
 
-        try:
-            execution: Execution = run_to_completion(
-                lambda: execute(
+        async def main() -> Execution:
+            if journal_run is not None:
+                loop, task = asyncio.get_running_loop(), asyncio.current_task()
+                assert task is not None
+                journal_run.start_heartbeat(lambda: loop.call_soon_threadsafe(task.cancel))
+            try:
+                return await execute(
                     prepared.machine,
                     input_value,
                     invoker=invoker,
@@ -498,14 +519,36 @@ class StepmapService:
                     resume=resume,
                     on_start=on_start,
                 )
-            )
+            finally:
+                if journal_run is not None:
+                    journal_run.stop_heartbeat()
+
+        try:
+            execution: Execution = run_to_completion(main)
+        except BaseException as exc:
+            if journal_run is not None and not journal_run.lost:
+                self._release(journal_run.arn)  # RUNNING still: resumable by another process at once
+            if isinstance(exc, asyncio.CancelledError) and journal_run is not None and journal_run.lost:
+                raise EngineError(f"execution {name!r} was taken over by another process") from None
+            raise
         finally:
             release_environments()  # handlers run in this process (sync) leave no variables behind
-        self.map_runs.extend(distributed.map_runs)
+            self.map_runs.extend(distributed.map_runs)
         if self.journal is not None:
             events = journal_run.new_events() if journal_run is not None else execution.history
+            if journal_run is not None and journal_run.lost:
+                raise EngineError(f"execution {name!r} was taken over by another process")
             self.journal.record_execution(execution.describe(), events)
+            if journal_run is not None:
+                self.journal.release(journal_run.arn)
         return execution
+
+    def _release(self, arn: str) -> None:
+        assert self.journal is not None
+        try:
+            self.journal.release(arn)
+        except EngineError:
+            pass  # the journal is unwritable (disk full): the process's exit will tell resume it is gone
 
     @classmethod
     def for_execution(

@@ -9,6 +9,7 @@ started (``map_runs``) for the service to report.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
@@ -20,7 +21,7 @@ from stepmap.asl import model
 from stepmap.asl.jsonata import compile_value
 from stepmap.asl.payload import compile_template, dumps
 from stepmap.asl.resources import uses_service_integrations
-from stepmap.errors import StatesError
+from stepmap.errors import EngineError, StatesError
 from stepmap.functions import FunctionRegistry
 from stepmap.interpreter.distributed.maprun import MapRun
 from stepmap.interpreter.distributed.readers import ReaderSpec, read_items
@@ -244,8 +245,11 @@ class DistributedMap:
         )
         self.map_runs.append(map_run)
         writer = self._writer(state, call, effective, map_run)
-        if writer is not None and previous is not None and not redrive and previous.get("writer"):
-            writer.restore(previous["writer"])
+        prior = previous.get("writer") if previous is not None else None
+        if writer is not None and prior and (not redrive or not prior.get("closed", True)):
+            # A resume goes on with the files of its checkpoint; so does a redrive whose previous attempt
+            # could not finish its export (the store failed, or it was stopped): nothing is lost.
+            writer.restore(prior)
         job = ChildJob(
             key=map_run_id,
             processor=state.processor.raw,
@@ -275,6 +279,8 @@ class DistributedMap:
         scheduler = MapRunScheduler(
             self, state, call, effective, settings, map_run, writer, job, previous, redrive
         )
+        if previous is None:
+            scheduler.checkpoint()  # a resume before the first chunk ends goes on with this Map Run
         try:
             result = await scheduler.run()
         except StatesError as exc:
@@ -285,11 +291,15 @@ class DistributedMap:
             if self.observer is not None:
                 self.observer.map_run_finished(map_run)
             raise
-        except ExecutionAborted:
+        except (ExecutionAborted, asyncio.CancelledError):  # stopped (by a state, or mid-wait)
             map_run.status, map_run.stop_date = "ABORTED", run.clock.now()
             if writer is not None:
-                writer.abort()
-            scheduler.checkpoint(writer=False)
+                # Export what the stopped Map Run did; if the store fails now, the files stay for a redrive
+                try:
+                    writer.close()
+                except (StatesError, EngineError):
+                    pass
+            scheduler.checkpoint()
             cursor.add("MapRunAborted", None)
             if self.observer is not None:
                 self.observer.map_run_finished(map_run)
@@ -298,6 +308,7 @@ class DistributedMap:
         # Run RUNNING in the journal, with its result files, so that `stepmap resume` can go on.
         map_run.status, map_run.stop_date = "SUCCEEDED", run.clock.now()
         scheduler.checkpoint(result=result)
+        scheduler.discard_spool()
         cursor.add("MapRunSucceeded", None)
         if self.observer is not None:
             self.observer.map_run_finished(map_run)

@@ -12,7 +12,11 @@ children are done *and written* (``emitted_upto``: every child below that index 
 counters of what was written, and the writer's file positions. A resumed Map Run skips the children below
 ``emitted_upto`` and reopens the writer's files at the checkpointed size, so every item is written exactly
 once; at most the chunks in flight at the crash run again. A redrive re-runs only the children that failed
-(kept by the journal) and those never started, writing under ``Redrive-<n>/``.
+(kept by the journal) and those never started, writing under ``Redrive-<n>/``, unless the previous
+attempt could not finish its export (the store failed; a stop whose export failed): then the redrive goes
+on with that export's files, in its folder. A stopped Map Run exports what it did before it ends. Without
+a ResultWriter the children's outputs are spooled (spool.py), so a resume or a redrive returns them all,
+in item order.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +37,7 @@ from stepmap.errors import EngineError, StatesError, WorkerDied
 from stepmap.interpreter.distributed.maprun import Counters, MapRun
 from stepmap.interpreter.distributed.readers import JsonText
 from stepmap.interpreter.distributed.records import ChildResult
+from stepmap.interpreter.distributed.spool import OutputSpool
 from stepmap.interpreter.distributed.writer import ResultWriter, render_records
 from stepmap.interpreter.run import PAYLOAD_LIMIT, ExecutionAborted, StateCall
 from stepmap.worker import ChildJob, ChunkResult, run_children
@@ -97,9 +103,14 @@ class MapRunScheduler:
         self.reader_error: StatesError | None = None
         self.first_failure: str | None = None  # told in the execution's log when the Map Run fails
         self.chunk_retries = 0
-        self.outputs: list[Any] | None = None if writer is not None else []
-        self.prior_outputs: dict[int, Any] | None = None  # a redrive: earlier outputs by child index
+        # Without a ResultWriter: the children's outputs (JSON) by child index, spooled to the state
+        # directory when journaled so that a resume or a redrive has them all (see spool.py).
+        self.outputs: dict[int, str] | None = None if writer is not None else {}
         self.output_bytes = 0
+        self.spool: OutputSpool | None = None
+        if writer is None and self.journal is not None and owner.tmp_dir is not None:
+            path = os.path.join(owner.tmp_dir, f"map-outputs-{map_run.map_run_id}.jsonl")
+            self.spool = OutputSpool(path)
         self.failed_items = 0
         self.last_progress = 0.0
         # What was written, for checkpoints: counters of emitted children, and how far they go.
@@ -115,8 +126,10 @@ class MapRunScheduler:
     def _restore(self, previous: dict[str, Any], redrive: bool) -> None:
         items, executions = _counters(previous.get("items")), _counters(previous.get("executions"))
         if redrive:
-            # The failed and never-started children run again; what succeeded stays counted.
-            self.pending_boundary = previous["emitted_upto"]
+            # The failed and never-started children run again; what succeeded stays counted. Children
+            # from the boundary on never ran: those past what this attempt emitted, and (after a redrive
+            # that failed in its turn) those past the previous boundary.
+            self.pending_boundary = max(previous["emitted_upto"], previous.get("pending_boundary") or 0)
             for counters in (items, executions):
                 counters.total = counters.results_written = counters.succeeded
                 counters.failed = counters.timed_out = counters.aborted = 0
@@ -126,18 +139,15 @@ class MapRunScheduler:
             self.emitted_upto = previous["emitted_upto"]
             self.failed_items = previous.get("failed_items", 0)
             self.first_failure = previous.get("first_failure")
-            if self.writer is None and "outputs" in previous:
-                self.outputs = previous["outputs"]
-                self.output_bytes = previous.get("output_bytes", 0)
         if self.pending_boundary is not None and self.journal is not None:
             self.redo = self.journal.map_run_redrive_children(self.map_run.map_run_arn)
-        if redrive and self.writer is None and previous.get("outputs") is not None:
-            # The outputs of the children that succeeded before (every index below the boundary but
-            # the failed ones, in order); the redriven children's outputs go in among them.
-            done = [i for i in range(previous["emitted_upto"]) if i not in (self.redo or set())]
-            self.prior_outputs = dict(zip(done, previous["outputs"]))
-            self.output_bytes = previous.get("output_bytes", 0)
         self.emitted_items, self.emitted_executions = items, executions
+        if self.spool is not None and previous.get("outputs") is not None:
+            assert self.outputs is not None
+            self.outputs.update(self.spool.restore(previous["outputs"]))
+            self.output_bytes = sum(len(text.encode()) + 1 for text in self.outputs.values())
+            if previous.get("outputs_overflow"):
+                self.outputs = None
         self.map_run.items, self.map_run.executions = (
             _counters(items.to_json()),
             _counters(executions.to_json()),
@@ -377,17 +387,18 @@ class MapRunScheduler:
             texts = chunk.outputs
             if texts is None:  # in-state NONE records, rendered by the worker
                 texts = [json.dumps(r) for r in json.loads(b"[" + chunk.succeeded + b"]")]
-            not_ok = {index for index, *_ in chunk.failed}
-            succeeded = [index for index in indexes if index not in not_ok]
-            for index, text in zip(succeeded, texts):
+            failed_here = {index for index, *_ in chunk.failed}
+            succeeded = [i for i in indexes if i not in failed_here]
+            if len(succeeded) != len(texts):
+                raise EngineError(f"a chunk returned {len(texts)} outputs for {len(succeeded)} children")
+            for index, text in zip(succeeded, texts, strict=True):
                 self.output_bytes += len(text.encode()) + 1
                 if self.output_bytes > PAYLOAD_LIMIT:
                     self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs
                     break
-                if self.prior_outputs is not None:  # a redrive: slot it in among the earlier outputs
-                    self.prior_outputs[index] = json.loads(text)
-                else:
-                    self.outputs.append(json.loads(text))
+                self.outputs[index] = text
+                if self.spool is not None:
+                    self.spool.append(index, text)
         written = sum(chunk.items.values())
         self.map_run.items.results_written += written
         self.map_run.executions.results_written += chunk.count
@@ -422,12 +433,9 @@ class MapRunScheduler:
             "cause": self.map_run.cause,
             "execution_redrive_count": self.call.run.redrive_count,
             "writer": self.writer.state() if self.writer is not None and writer else None,
+            "outputs": self.spool.state() if self.spool is not None else None,
+            "outputs_overflow": self.writer is None and self.outputs is None,
         }
-        if self.writer is None:
-            # Without a ResultWriter the outputs so far are the state's result (at most 256 KiB): a
-            # resumed Map Run starts from them, or it would return only the children it ran itself.
-            data["outputs"] = self.outputs
-            data["output_bytes"] = self.output_bytes
         if self.map_run.status == "SUCCEEDED":
             data["result"] = result
         self.journal.map_run_checkpoint(self.map_run, self.state.name, data)
@@ -482,15 +490,18 @@ class MapRunScheduler:
             return {"MapRunArn": self.map_run.map_run_arn, "ResultWriterDetails": details}
         if failure is not None:
             raise failure
-        if self.outputs is not None and self.prior_outputs is not None:
-            self.outputs = [self.prior_outputs[index] for index in sorted(self.prior_outputs)]
         if self.outputs is None:
             raise StatesError(
                 "States.DataLimitExceeded",
                 f"The state/task '{self.state.name}' returned a result with a size exceeding the "
                 "maximum number of bytes service limit.",
             )
-        return self._shape_outputs(self.outputs)
+        outputs = [json.loads(self.outputs[index]) for index in sorted(self.outputs)]
+        return self._shape_outputs(outputs)
+
+    def discard_spool(self) -> None:
+        if self.spool is not None:
+            self.spool.discard()
 
     def _shape_outputs(self, outputs: list[Any]) -> list[Any]:
         config = (self.state.result_writer or {}).get("WriterConfig", {})

@@ -39,7 +39,9 @@ Memory stays bounded: each record is encoded and appended to a temporary file (o
 
 Errors: a store failure (also a store still unreachable after its retries) is
 ``StatesError("States.ResultWriterFailed", cause)``; a failure of the local temporary directory is an
-``EngineError`` and passes through. State: the open temporary files and the finished files' keys.
+``EngineError`` and passes through. A failed upload loses nothing: the file stays in ``tmp_dir``, open,
+and :meth:`ResultWriter.state` (``closed: false``) lets the Map Run's redrive restore the writer and finish
+this export in its folder. State: the open temporary files and the finished files' keys.
 """
 
 from __future__ import annotations
@@ -184,10 +186,24 @@ class _ResultFiles:
         path, self.handle, self.path = self.path, None, None
         try:
             self.writer.upload(key, path)
-        finally:
-            _unlink(path)
+        except BaseException:
+            self._reopen(path)  # nothing is lost: a later close() (a redrive) uploads it again
+            raise
+        _unlink(path)
         self.finished.append({"Key": key, "Size": self.size})
         self.count = 0
+
+    def _reopen(self, path: str) -> None:
+        """Undo :meth:`finish` after a failed upload: the file is open again, without its closing bracket."""
+        if self.writer.output_type == "JSON":
+            self.size -= 1
+        try:
+            handle = open(path, "r+b")  # noqa: SIM115 - kept open until finish()
+            handle.truncate(self.size)
+            handle.seek(self.size)
+        except OSError as exc:
+            raise EngineError(f"ResultWriter cannot reopen {path}: {exc}") from exc
+        self.handle, self.path = handle, path
 
     def discard(self) -> None:
         if self.handle is not None:
@@ -273,6 +289,8 @@ class ResultWriter:
             "files": {category: files.state() for category, files in self._files.items()},
             "records_written": self.records_written,
             "results_written": self.results_written,
+            "folder": self.folder,
+            "closed": self._details is not None,
         }
 
     def restore(self, state: dict[str, Any]) -> None:
@@ -281,6 +299,9 @@ class ResultWriter:
             files.restore(state["files"][category])
         self.records_written = state["records_written"]
         self.results_written = state["results_written"]
+        if "folder" in state:  # a redrive that completes an export its first attempt could not finish
+            self.folder = state["folder"]
+            self.manifest_key = f"{self.folder}/manifest.json"
 
     def write_blob(self, status: str, blob: bytes, records: int, results: int) -> None:
         """Record ``results`` children whose ``records`` a worker rendered and joined into one blob."""
@@ -326,19 +347,17 @@ class ResultWriter:
             return dict(self._details)
         if not self._open:
             raise RuntimeError("ResultWriter.close() after abort()")
-        try:
-            for files in self._files.values():
-                files.finish()
-            manifest = {
-                "DestinationBucket": self.bucket,
-                "MapRunArn": self.map_run_arn,
-                "ResultFiles": {category: self._files[category].finished for category in CATEGORIES},
-            }
-            with self._store_errors(self.manifest_key):
-                self.store.put(self.bucket, self.manifest_key, _encode(manifest))
-        except BaseException:
-            self.abort()
-            raise
+        # A failure leaves every record not uploaded in its temporary file (see _ResultFiles.finish), so
+        # that the checkpointed state() lets a redrive finish this export: nothing is lost.
+        for files in self._files.values():
+            files.finish()
+        manifest = {
+            "DestinationBucket": self.bucket,
+            "MapRunArn": self.map_run_arn,
+            "ResultFiles": {category: self._files[category].finished for category in CATEGORIES},
+        }
+        with self._store_errors(self.manifest_key):
+            self.store.put(self.bucket, self.manifest_key, _encode(manifest))
         self._open = False
         self._details = {"Bucket": self.bucket, "Key": self.manifest_key}
         return dict(self._details)
