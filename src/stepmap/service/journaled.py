@@ -9,6 +9,7 @@ it left. History events are written to the journal at each checkpoint and at the
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from stepmap.interpreter.run import Run
@@ -62,8 +63,10 @@ class JournalRun:
             return None
         return checkpoint
 
-    def map_run_failed_children(self, map_run: Any, failed: list[int], redone: list[int]) -> None:
-        self.journal.add_failures(map_run.map_run_arn, failed)
+    def map_run_failed_children(
+        self, map_run: Any, failed: list[int], redone: list[int], details: Sequence[Any] = ()
+    ) -> None:
+        self.journal.add_failures(map_run.map_run_arn, failed, details)
         self.journal.clear_failures(map_run.map_run_arn, redone)
 
     def map_run_redrive_children(self, map_run_arn: str) -> set[int]:
