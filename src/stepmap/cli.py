@@ -358,5 +358,39 @@ def stop(execution: str, state_dir: str | None) -> None:
     _print_json(record)
 
 
+@main.command()
+@click.option(
+    "--port", type=int, default=4566, show_default=True, help="Port to listen on (0: any free port)."
+)
+@click.option(
+    "--host", default="127.0.0.1", show_default=True, help="Address to bind; not loopback needs --token."
+)
+@click.option(
+    "--token", envvar="STEPMAP_ENDPOINT_TOKEN", default=None, help="Clients' access key id must equal it."
+)
+@click.option("--log", is_flag=True, help="Log every request on stderr.")
+@store_options
+def serve(
+    port: int,
+    host: str,
+    token: str | None,
+    log: bool,
+    store: str | None,
+    s3_endpoint: str | None,
+    state_dir: str | None,
+) -> None:
+    """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted."""
+    from stepmap.endpoints.serve import serve_until_signal
+
+    try:
+        serve_until_signal(
+            host, port, token=token, log=log, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir
+        )
+    except InputError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
