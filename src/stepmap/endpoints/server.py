@@ -5,7 +5,8 @@ Routing, in order:
 1. ``X-Amz-Target: <Prefix>.<Operation>`` -> the JSON 1.0 service registered for ``<Prefix>``
    (``DynamoDB_20120810``, ``AWSStepFunctions``, ...); an unknown prefix or a missing operation is
    AWS's ``UnknownOperationException``.
-2. everything else -> the REST service (S3, path-style or virtual-host style).
+2. no AWS auth and a GET of ``/`` or ``/ui/...`` -> the dashboard, when one is set (:mod:`stepmap.dashboard`).
+3. everything else -> the REST service (S3, path-style or virtual-host style).
 
 Auth: on loopback any credentials (or none) are accepted, as local emulators do. Bound to another
 address the server needs a token, and a request is served only when its SigV4 access key id equals
@@ -97,6 +98,7 @@ class EndpointServer:
         self.token = token or None
         self.rest_service = rest_service
         self.json_services: dict[str, JsonService] = dict(json_services or {})
+        self.dashboard: RestService | None = None  # set_dashboard (stepmap.dashboard)
         self.log = log
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class = type("_Server", (_Server,), {"address_family": family})
@@ -112,6 +114,10 @@ class EndpointServer:
     def set_rest_service(self, service: RestService) -> None:
         """Serve every request without ``X-Amz-Target`` (S3) with ``service``."""
         self.rest_service = service
+
+    def set_dashboard(self, dashboard: RestService) -> None:
+        """Serve unsigned ``GET /`` and ``GET /ui/...`` with the dashboard (see CONTRACT.md)."""
+        self.dashboard = dashboard
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -201,6 +207,14 @@ def _access_key(headers: Message, query: Mapping[str, list[str]]) -> str | None:
     return None
 
 
+def is_dashboard_request(method: str, path: str, headers: Any, query: Mapping[str, list[str]]) -> bool:
+    """CONTRACT.md: a request without AWS auth whose path is ``/`` or under ``/ui/`` is the dashboard's."""
+    auth = headers.get("Authorization") or ""
+    if auth.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in query or "X-Amz-Credential" in query:
+        return False
+    return method in ("GET", "HEAD") and (path == "/" or path.startswith("/ui/"))
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
     server_version = "stepmap"
@@ -228,6 +242,11 @@ class _Handler(BaseHTTPRequestHandler):
         key = _access_key(self.headers, query)
         if target is not None:
             self._serve_json(endpoint, target, key, size)
+            return
+        if endpoint.dashboard is not None and is_dashboard_request(
+            self.command, split.path, self.headers, query
+        ):
+            self._serve_dashboard(endpoint.dashboard, split.path, split.query)
             return
         if size > MAX_HEADER_BYTES:
             self._rest_error(
@@ -277,6 +296,24 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         self._finish_body(body)
+        self._send(response)
+
+    def _serve_dashboard(self, dashboard: RestService, path: str, query: str) -> None:
+        """The dashboard (CONTRACT.md: unsigned GETs of ``/`` and ``/ui/...``); it checks its own token."""
+        request = HttpRequest(
+            method=self.command,
+            path=path,
+            query=query,
+            headers=Headers(self.headers.items()),
+            body=cast(BinaryIO, None),
+            content_length=0,
+            host=self.headers.get("Host") or "",
+        )
+        try:
+            response = dashboard(request)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = HttpResponse(500, [("Content-Type", "text/plain")], b"500: dashboard error\n")
         self._send(response)
 
     # -- JSON 1.0 -----------------------------------------------------------------------------
