@@ -144,6 +144,9 @@ def main() -> None:
 @click.option("--name", default=None, help="Execution name (default: a generated UUID).")
 @click.option("--history", is_flag=True, help="Print the execution history (JSON lines) on stderr.")
 @click.option("--quiet", "-q", is_flag=True, help="Do not print handler logs or progress.")
+@click.option(
+    "--open", "open_dashboard", is_flag=True, help="Serve the dashboard of this run (prints its URL)."
+)
 @store_options
 def run(
     definition: str,
@@ -156,6 +159,7 @@ def run(
     name: str | None,
     history: bool,
     quiet: bool,
+    open_dashboard: bool,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -169,6 +173,15 @@ def run(
         value = _read_input(input_text)
         registry = _registry(function, functions, code)
         with ExitStack() as stack:
+            if open_dashboard:  # the dashboard finds the execution by its name
+                import uuid
+
+                from stepmap.dashboard.live import dashboard_for_run
+
+                name = name or str(uuid.uuid4())
+                stack.enter_context(
+                    dashboard_for_run(name, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir)
+                )
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress
@@ -324,6 +337,28 @@ def describe_map_run(map_run_arn: str, state_dir: str | None) -> None:
         _print_json(_journal(state_dir).map_run(map_run_arn))
     except InputError as exc:
         _fail(str(exc))
+
+
+@main.command()
+@click.argument("execution")
+@click.option("-o", "--output", "out", required=True, metavar="FILE", help="The HTML file to write.")
+@store_options
+def report(
+    execution: str, out: str, store: str | None, s3_endpoint: str | None, state_dir: str | None
+) -> None:
+    """Write EXECUTION (name or ARN) as one self-contained HTML file: graph, timeline, Map Run charts."""
+    from stepmap.dashboard import write_report
+    from stepmap.endpoints import EndpointContext
+
+    _journal(state_dir).close()  # a clear message when there is no journal
+    ctx = EndpointContext.from_options(store, s3_endpoint, state_dir)
+    try:
+        write_report(ctx.state_dir, execution, out, store=lambda: ctx.store)
+    except LookupError as exc:
+        _fail(f"{exc.args[0] if exc.args else exc} (see `stepmap executions`)")
+    except OSError as exc:
+        _fail(f"cannot write {out!r}: {exc.strerror or exc}")
+    click.echo(out)
 
 
 @main.command()
