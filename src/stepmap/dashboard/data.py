@@ -311,31 +311,59 @@ class DashboardData:
         return {"failures": failures, "next": str(rows[size - 1][0]) if len(rows) > size else None}
 
     def _result_writer(self, execution_arn: str, state_name: str | None, record: dict[str, Any]) -> Any:
-        """The ResultWriter manifest of this Map Run (from its Map state's output), if it wrote one."""
+        """The ResultWriter manifest of this Map Run, if it wrote one: where its Map state's output says
+        (``ResultWriterDetails``), else where a constant ``ResultWriter.Parameters`` puts it."""
         if not state_name or self._store is None:
             return None
         run_id = record["mapRunArn"].rsplit(":", 1)[-1]
+        where = self._manifest_from_output(execution_arn, state_name, run_id)
+        if where is None:
+            where = self._manifest_from_definition(execution_arn, state_name, run_id, record)
+        if where is None:
+            return None
+        bucket, key = where
+        try:
+            manifest = json.loads(self._store().get(bucket, key))
+        except Exception as exc:
+            return {"bucket": bucket, "key": key, "error": str(exc)}
+        files = []
+        for category, entries in sorted((manifest.get("ResultFiles") or {}).items()):
+            for entry in entries or ():
+                files.append({"category": category, "key": entry.get("Key"), "size": entry.get("Size")})
+        return {"bucket": bucket, "key": key, "manifest": manifest, "files": files}
+
+    def _manifest_from_output(
+        self, execution_arn: str, state_name: str, run_id: str
+    ) -> tuple[str, str] | None:
         for (text,) in self._all(
             "SELECT event FROM history WHERE arn=? AND event LIKE '%ResultWriterDetails%' ORDER BY id DESC",
             (execution_arn,),
         ):
-            details = (json.loads(text).get("stateExitedEventDetails") or {}).get("output")
-            try:
-                where = json.loads(details).get("ResultWriterDetails") if details else None
-            except (ValueError, AttributeError):
-                continue
-            if not isinstance(where, dict) or run_id not in str(where.get("Key", "")):
+            details = json.loads(text).get("stateExitedEventDetails") or {}
+            if details.get("name") != state_name:
                 continue
             try:
-                manifest = json.loads(self._store().get(where["Bucket"], where["Key"]))
-            except Exception as exc:
-                return {"bucket": where.get("Bucket"), "key": where.get("Key"), "error": str(exc)}
-            files = []
-            for category, entries in sorted((manifest.get("ResultFiles") or {}).items()):
-                for entry in entries or ():
-                    files.append({"category": category, "key": entry.get("Key"), "size": entry.get("Size")})
-            return {"bucket": where["Bucket"], "key": where["Key"], "manifest": manifest, "files": files}
+                found = _find_key(json.loads(details.get("output") or "null"), "ResultWriterDetails")
+            except ValueError:
+                continue
+            if isinstance(found, dict) and run_id in str(found.get("Key", "")):
+                return str(found.get("Bucket")), str(found.get("Key"))
         return None
+
+    def _manifest_from_definition(
+        self, execution_arn: str, state_name: str, run_id: str, record: dict[str, Any]
+    ) -> tuple[str, str] | None:
+        row = self._one("SELECT definition FROM executions WHERE arn=?", (execution_arn,))
+        state = _find_state(json.loads(row[0]) if row and row[0] else None, state_name)
+        writer = (state or {}).get("ResultWriter") or {}
+        params = writer.get("Parameters") or writer.get("Arguments") or {}
+        if not isinstance(params.get("Bucket"), str) or not isinstance(params.get("Prefix", ""), str):
+            return None
+        prefix = params.get("Prefix", "").rstrip("/")
+        folder = f"{prefix}/{run_id}" if prefix else run_id
+        if record.get("redriveCount"):
+            folder += f"/Redrive-{record['redriveCount']}"
+        return params["Bucket"], f"{folder}/manifest.json"
 
     def result_file(self, map_run_arn: str, key: str) -> tuple[str, Any]:
         """(bucket, key) of a result file a Map Run's manifest lists (and nothing else)."""
@@ -356,6 +384,35 @@ class DashboardData:
         if db is not None:
             db.close()
             self._local.db = None
+
+
+def _find_key(value: Any, key: str) -> Any:
+    """The first value of ``key`` in a JSON document, searched breadth first."""
+    queue = [value]
+    while queue:
+        node = queue.pop(0)
+        if isinstance(node, dict):
+            if key in node:
+                return node[key]
+            queue.extend(node.values())
+        elif isinstance(node, list):
+            queue.extend(node)
+    return None
+
+
+def _find_state(machine: Any, name: str) -> dict[str, Any] | None:
+    if not isinstance(machine, dict):
+        return None
+    states = machine.get("States") or {}
+    if isinstance(states.get(name), dict):
+        return dict(states[name])
+    for state in states.values():
+        if isinstance(state, dict):
+            for child in [*(state.get("Branches") or ()), state.get("ItemProcessor"), state.get("Iterator")]:
+                found = _find_state(child, name)
+                if found is not None:
+                    return found
+    return None
 
 
 def _thin(samples: list[dict[str, Any]], most: int) -> list[dict[str, Any]]:
