@@ -7,6 +7,8 @@ checked not to be blank. Every wait is bounded (WebDriverWait); nothing here sle
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 import time
 import urllib.request
@@ -23,7 +25,8 @@ from tests.dashboard.workflows import HOSTILE_NAME, distributed_map, functions, 
 
 pytestmark = pytest.mark.browser
 
-DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS_IMG = ROOT / "docs" / "img"
 N, FAILED = 400, 40  # items whose n ends in 3 fail
 
 
@@ -139,8 +142,39 @@ def test_watch_a_distributed_map_live(driver: Any, served: tuple[str, Path]) -> 
     assert 0 < len(errors) < len(rows)
     assert all("Failed" in r.get_attribute("data-type") for r in errors)
     driver.execute_script("document.getElementById('graph').scrollIntoView({block: 'center'})")
+    assert png_is_not_blank(driver.get_screenshot_as_png())
+
+
+def test_nested_graph_of_a_run_made_by_the_cli(driver: Any, served: tuple[str, Path]) -> None:
+    """`stepmap run` with the same state directory: Map iterations and Parallel branches nested, states
+    caught and retried, a click shows the retries; the screenshot is the README's execution graph."""
+    from selenium.webdriver.common.by import By
+
+    url, state_dir = served
+    example = ROOT / "examples" / "orders"
+    done = subprocess.run(
+        [sys.executable, "-m", "stepmap.cli", "run", str(example / "workflow.asl.json"),
+         "--code", str(example), "--functions", "handlers", "--input", f"@{example / 'input.json'}",
+         "--state-dir", str(state_dir), "--name", "orders", "-q"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    driver.get(url + "/#/execution/orders")
+    _css(driver, '.node[data-state="Reserve"]')
+    status = {
+        n.get_attribute("data-state"): n.get_attribute("data-status")
+        for n in driver.find_elements(By.CSS_SELECTOR, ".node:not(.start)")
+    }
+    assert status["Validate"] == "caught" and status["Reserve"] == "retried"
+    assert status["Price"] == status["Summarize"] == "succeeded"
+    clusters = [c.text for c in driver.find_elements(By.CSS_SELECTOR, ".cluster")]
+    assert "Iteration" in clusters and {"Branch 1", "Branch 2", "Branch 3"} <= set(clusters)
+    driver.find_element(By.CSS_SELECTOR, '.node[data-state="Reserve"]').click()
+    assert "Retries: 1" in _css(driver, "#state-detail .retries").text
+    driver.execute_script("document.getElementById('graph').scrollIntoView({block: 'start'})")
     shot = driver.get_screenshot_as_png()
     assert png_is_not_blank(shot)
+    DOCS_IMG.mkdir(parents=True, exist_ok=True)
     (DOCS_IMG / "dashboard-execution.png").write_bytes(shot)
 
 

@@ -187,7 +187,8 @@
     graph.edges.forEach((e, i) => { if (g.hasNode(e.from) && g.hasNode(e.to)) g.setEdge(e.from, e.to, { label: e.label, width: e.label ? e.label.length * 5.5 : 0, height: e.label ? 12 : 0 }, "e" + i); });
     dagre.layout(g);
     const size = g.graph();
-    const root = svg("svg", { width: Math.ceil(size.width || 200), height: Math.ceil(size.height || 100), role: "img" });
+    const W = Math.ceil(size.width || 200), H = Math.ceil(size.height || 100);
+    const root = svg("svg", { width: W, height: H, viewBox: "0 0 " + W + " " + H, role: "img" });
     const defs = svg("defs");
     const marker = svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" });
     marker.appendChild(svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "#687078" }));
