@@ -78,6 +78,7 @@ class DashboardData:
         self._local = threading.local()
         self._cache: OrderedDict[tuple[str, int, str], dict[str, Any]] = OrderedDict()  # derived states
         self._cache_lock = threading.Lock()
+        self._upgraded = False
 
     # -- connection ---------------------------------------------------------------------------------
     def _db(self) -> sqlite3.Connection | None:
@@ -85,10 +86,17 @@ class DashboardData:
         if db is None:
             if not os.path.exists(self.path):
                 return None
-            # Opening through Journal once creates the newer tables and indexes an older journal lacks.
-            from stepmap.journal import Journal
+            if not self._upgraded:
+                # Opening through Journal once creates the tables and indexes an older journal lacks
+                # (a read-only state directory is read as it is).
+                from stepmap.errors import EngineError
+                from stepmap.journal import Journal
 
-            Journal(self.path).close()
+                try:
+                    Journal(self.path).close()
+                except EngineError:
+                    pass
+                self._upgraded = True
             db = sqlite3.connect(self.path, timeout=10, check_same_thread=False)
             db.execute("PRAGMA query_only=1")
             self._local.db = db

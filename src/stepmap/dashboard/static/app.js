@@ -87,6 +87,7 @@
       "execution": () => executionView(parts[1], params),
       "map-run": () => parts[2] === "child" ? childView(parts[1], parts[3]) : mapRunView(parts[1]),
     }[parts[0] || ""];
+    const started = performance.now();
     try {
       if (!view) throw new Error("no such page");
       const { node, running } = await view();
@@ -95,8 +96,19 @@
       main.replaceChildren(node);
       window.scrollTo(0, keepScroll);
       if (running && !REPORT) {
-        live("live: refreshing every " + POLL_MS / 1000 + " s");
-        timer = setTimeout(() => { if (mine === generation) render(); }, POLL_MS);
+        // never spend more than a fifth of the time reading and drawing (a huge history polls slower);
+        // a hidden tab polls every 5 s
+        const busy = performance.now() - started;
+        const delay = Math.max(running === "slow" ? 3 * POLL_MS : POLL_MS, 5 * busy, document.hidden ? 5000 : 0);
+        live("live: refreshing every " + (delay / 1000).toFixed(1) + " s");
+        const refresh = () => {
+          if (mine !== generation) return;
+          const focus = document.activeElement;
+          // do not redraw under someone typing in a filter
+          if (focus && main.contains(focus) && /^(INPUT|SELECT)$/.test(focus.tagName)) timer = setTimeout(refresh, delay);
+          else render();
+        };
+        timer = setTimeout(refresh, delay);
       } else live(REPORT ? "static report" : "");
     } catch (err) {
       if (mine !== generation) return;
@@ -163,7 +175,8 @@
       const qs = new URLSearchParams({ ...params, cursor: data.nextCursor });
       pager.appendChild(link("#/?" + qs.toString(), "Older →"));
     }
-    const running = !params.cursor && data.executions.some((x) => x.status === "RUNNING");
+    // the first page follows new executions too (every 3 s); older pages are still
+    const running = params.cursor ? false : data.executions.some((x) => x.status === "RUNNING") || "slow";
     return { running, node: el("div", {}, el("h1", { text: "Executions" }), form,
       data.executions.length ? el("table", { id: "executions" }, el("tr", {}, ...["Name", "Status", "State machine", "Started", "Stopped"].map((h) => el("th", { text: h }))), ...rows)
         : el("p", { class: "muted", text: "No executions match. Run one with `stepmap run ... --state-dir` and it appears here." }),
@@ -307,18 +320,28 @@
     execution: (e) => /^Execution/.test(e.type),
   };
 
+  const historyCache = { arn: null, events: [] };
+  const historyFilter = { kind: "all", search: "" };
+
   async function historyTable(arn) {
-    let events = [];
-    let after = null;
+    // events never change once written: a refresh reads only the ones after the last it has
+    if (historyCache.arn !== arn) { historyCache.arn = arn; historyCache.events = []; }
+    let events = historyCache.events;
+    let after = events.length ? String(events[events.length - 1].id) : null;
     do {
       const page = await api("history", { arn, after });
       events = events.concat(page.events);
       after = page.next;
     } while (after && events.length < 20000);
+    if (!REPORT) historyCache.events = events;
     const kind = el("select", { id: "event-filter" }, ...Object.keys(EVENT_FILTERS).map((k) => el("option", { value: k, text: k })));
     const search = el("input", { id: "event-search", placeholder: "search events" });
+    kind.value = historyFilter.kind;
+    search.value = historyFilter.search;
     const body = el("tbody");
     const fill = () => {
+      historyFilter.kind = kind.value;
+      historyFilter.search = search.value;
       const test = EVENT_FILTERS[kind.value];
       const needle = search.value.toLowerCase();
       const shown = events.filter((e) => test(e) && (!needle || JSON.stringify(e).toLowerCase().includes(needle)));
@@ -470,6 +493,12 @@
       el("p", { class: "muted", text: "A Distributed Map child runs without an event history in stepmap; its status, error and cause are what the Map Run records." })) };
   }
 
-  window.addEventListener("hashchange", () => { selected.state = null; window.scrollTo(0, 0); render(); });
+  window.addEventListener("hashchange", () => {
+    selected.state = null;
+    historyFilter.kind = "all";
+    historyFilter.search = "";
+    window.scrollTo(0, 0);
+    render();
+  });
   render();
 })();
