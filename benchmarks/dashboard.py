@@ -4,7 +4,9 @@ D1 cost to a run: a Distributed Map (N JSONL items, one-Pass ItemProcessor with 
 ResultWriter on, ``local`` executor, journal on) run by a separate process, alternately with nobody watching
 and with the dashboard open in headless Chromium (served from this process): the executions page is open
 when the run starts, and follows to the Map Run page (polling every second) as soon as the Map Run exists.
-Ratio = items/s with the page open / items/s without (target >= 0.95).
+Ratio = items/s with the page open / items/s without (target >= 0.95). On a busy machine that ratio is
+noisy, so D1 also prints the CPU time the open dashboard (Chromium's processes and the server) used during a
+run, as a share of the run's own CPU time (the run and its worker processes): the slow-down it can cause.
 D2 page load: a fresh load of the Map Run page of a 100,000-item Map Run until its counters are drawn
 (target <= 1 s), and of the executions page over a journal of 100,000 executions; the API's own times too.
 
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import sqlite3
 import statistics
 import subprocess
@@ -105,6 +108,35 @@ def _run(state_dir: str, name: str, n: int) -> dict[str, Any]:
     return result
 
 
+def _children_cpu() -> float:
+    """CPU seconds of this process's waited-for children (a run and its worker processes)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _tree_cpu(root: int) -> float:
+    """CPU seconds used so far by ``root`` and its descendants (headless Chromium), from /proc."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
+    total, stack = 0.0, [root]
+    while stack:
+        pid = stack.pop()
+        total += cpu.get(pid, 0.0)
+        stack.extend(child for child, parent in parents.items() if parent == pid)
+    return total
+
+
 def _get(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=30) as response:
         return json.loads(response.read())
@@ -118,7 +150,7 @@ def _map_run_arn(url: str, name: str, deadline: float) -> str | None:
                 return str(runs[0]["mapRunArn"])
         except Exception:  # not journaled yet
             pass
-        time.sleep(0.05)
+        time.sleep(0.2)
     return None
 
 
@@ -185,6 +217,11 @@ class Watcher:
             times.append(time.perf_counter() - started)
         return statistics.median(times)
 
+    def cpu(self) -> float:
+        """CPU seconds the watcher has used so far: Chromium's processes, and this process (the server)."""
+        browser = _tree_cpu(self.driver.service.process.pid) if self.driver is not None else 0.0
+        return browser + time.process_time()
+
     def close(self) -> None:
         if self.driver is not None:
             self.driver.quit()
@@ -242,7 +279,13 @@ def main() -> None:
     state_dir = os.path.join(work, "state")
     server = build_server(EndpointContext.from_options(state_dir=state_dir)).start()
     watcher = Watcher()
-    results: dict[str, Any] = {"watcher": watcher.kind, "items": items, "closed": [], "open": []}
+    results: dict[str, Any] = {
+        "watcher": watcher.kind,
+        "items": items,
+        "closed": [],
+        "open": [],
+        "dashboard_cpu_share": [],
+    }
     try:
         print(f"D1: {items:,} items per run, {rounds} round(s), page open in {watcher.kind}", flush=True)
         for r in range(rounds):
@@ -251,17 +294,26 @@ def main() -> None:
                 if mode == "open":
                     watcher.open(server.url)
                     follower = watcher.watch(server.url, name)
-                    figures = _run(state_dir, name, items)
-                    follower.join(timeout=30)
                 else:
                     watcher.blank()
-                    figures = _run(state_dir, name, items)
+                run_cpu, dashboard_cpu = _children_cpu(), watcher.cpu()
+                figures = _run(state_dir, name, items)
+                run_cpu, dashboard_cpu = _children_cpu() - run_cpu, watcher.cpu() - dashboard_cpu
+                if mode == "open":
+                    follower.join(timeout=30)
+                    results["dashboard_cpu_share"].append(dashboard_cpu / run_cpu)
                 results[mode].append(figures["items_per_s"])
-                print(f"  {name}: {figures['items_per_s']:,.0f} items/s", flush=True)
+                print(
+                    f"  {name}: {figures['items_per_s']:,.0f} items/s; run {run_cpu:.2f} CPU s, "
+                    f"dashboard {dashboard_cpu:.2f} CPU s",
+                    flush=True,
+                )
         closed, opened = statistics.median(results["closed"]), statistics.median(results["open"])
         results["ratio"] = opened / closed
+        share = statistics.median(results["dashboard_cpu_share"])
         print(
-            f"  median: closed {closed:,.0f}/s, open {opened:,.0f}/s, ratio {results['ratio']:.3f}",
+            f"  median: closed {closed:,.0f}/s, open {opened:,.0f}/s, ratio {results['ratio']:.3f}; the open "
+            f"dashboard (browser + server) used {share:.1%} of the run's CPU time",
             flush=True,
         )
 

@@ -234,6 +234,18 @@ def test_routing_security_headers_and_static_files(url: str) -> None:
         s in js for s in (b".innerHTML", b"outerHTML", b"insertAdjacentHTML", b"document.write", b"eval(")
     )
     assert _get(url + "/ui/static/vendor/dagre.min.js")[0] == 200
+    presigned = "/?X-Amz-Credential=k%2F20260101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=00"
+    assert b"stepmap dashboard" not in _get(url + presigned)[2]
+
+
+def test_state_machines_with_their_definitions(url: str) -> None:
+    machines = {m["name"]: m for m in _api(url, "/ui/api/state-machines")["stateMachines"]}
+    assert machines["stepmap"]["executions"] == 1 and machines["stepmap"]["failed"] == 1
+    machine = _api(url, "/ui/api/state-machine?name=stepmap")
+    assert machine["definition"]["StartAt"] == "Fanout"
+    nodes = {n["id"]: n for n in machine["graph"]["nodes"]}
+    assert nodes["s:Work"]["parent"] == "g:/Fanout" and nodes["s:Fanout"]["mode"] == "DISTRIBUTED"
+    assert {"from": "s:Fanout", "to": "s:Report", "label": ""} in machine["graph"]["edges"]
 
 
 def test_a_token_guards_the_dashboard(ran: Path) -> None:

@@ -210,8 +210,10 @@ def _access_key(headers: Message, query: Mapping[str, list[str]]) -> str | None:
 def is_dashboard_request(method: str, path: str, headers: Any, query: Mapping[str, list[str]]) -> bool:
     """CONTRACT.md: a request without AWS auth whose path is ``/`` or under ``/ui/`` is the dashboard's."""
     auth = headers.get("Authorization") or ""
-    if auth.startswith("AWS4-HMAC-SHA256") or "X-Amz-Signature" in query or "X-Amz-Credential" in query:
-        return False
+    if auth.startswith(("AWS4-HMAC-SHA256", "AWS ")) or any(
+        name in query for name in ("X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
+    ):
+        return False  # signed (SigV4, or SigV2 by older clients): S3's
     return method in ("GET", "HEAD") and (path == "/" or path.startswith("/ui/"))
 
 
