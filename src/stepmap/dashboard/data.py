@@ -29,7 +29,7 @@ __all__ = ["DashboardData"]
 
 MAX_PAGE = 500
 _CHILD_ARN = re.compile(r"arn:aws:states:[a-z0-9-]+:\d+:execution:[^\"\\\s]+")
-_HISTORY_PAGE = 1000
+_HISTORY_PAGE = 5000
 
 
 def _cursor(values: list[Any]) -> str:
@@ -167,8 +167,8 @@ class DashboardData:
             args.append(name)
         if cursor:
             start, arn = _uncursor(cursor)
-            where.append("(start_date < ? OR (start_date = ? AND arn < ?))")
-            args.extend([start, start, arn])
+            where.append("(start_date, arn) < (?, ?)")  # a range of the (start_date, arn) index
+            args.extend([start, arn])
         sql = "SELECT record, start_date, arn, state_machine FROM executions"
         if where:
             sql += " WHERE " + " AND ".join(where)

@@ -45,7 +45,7 @@ CREATE TABLE IF NOT EXISTS executions (
     UNIQUE (state_machine, name)
 );
 CREATE INDEX IF NOT EXISTS executions_name ON executions(name);
-CREATE INDEX IF NOT EXISTS executions_start ON executions(start_date);
+CREATE INDEX IF NOT EXISTS executions_start ON executions(start_date, arn);
 CREATE TABLE IF NOT EXISTS history (
     arn TEXT NOT NULL,
     id INTEGER NOT NULL,
