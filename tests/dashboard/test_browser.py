@@ -195,6 +195,9 @@ def test_hostile_content_is_shown_as_text(driver: Any, served: tuple[str, Path])
     assert not driver.find_elements(By.CSS_SELECTOR, "#main img, #main script, #main b")
     driver.get(url + "/#/?name=hostile")
     assert _css(driver, "#executions a").text == "hostile"
+    # the page asked for nothing but its own origin (no CDN)
+    resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(r.startswith(url + "/") for r in resources), resources
 
 
 def test_works_without_network_and_reports_open_offline(

@@ -12,6 +12,8 @@
   const reportEl = document.getElementById("stepmap-report");
   const REPORT = reportEl ? JSON.parse(reportEl.textContent) : null;
   let timer = null;
+  let apiChanged = true;  // did any answer differ from the last one for the same request?
+  const lastText = new Map();
   let generation = 0;
 
   // -- DOM helpers ------------------------------------------------------------------------------
@@ -60,8 +62,10 @@
       return REPORT.api[key];
     }
     const response = await fetch("/ui/api/" + key, { credentials: "same-origin" });
-    const body = await response.json();
+    const text = await response.text();
+    const body = JSON.parse(text);
     if (!response.ok) throw new Error(body.error || response.statusText);
+    if (lastText.get(key) !== text) { lastText.set(key, text); apiChanged = true; }
     return body;
   }
 
@@ -88,13 +92,17 @@
       "map-run": () => parts[2] === "child" ? childView(parts[1], parts[3]) : mapRunView(parts[1]),
     }[parts[0] || ""];
     const started = performance.now();
+    apiChanged = false;
     try {
       if (!view) throw new Error("no such page");
       const { node, running } = await view();
       if (mine !== generation) return;
-      const keepScroll = window.scrollY;
-      main.replaceChildren(node);
-      window.scrollTo(0, keepScroll);
+      const current = main.firstElementChild;
+      if (apiChanged || !current || current.dataset.view !== location.hash) {
+        const keepScroll = window.scrollY;
+        show(main, node);
+        window.scrollTo(0, keepScroll);
+      }
       if (running && !REPORT) {
         // never spend more than a fifth of the time reading and drawing (a huge history polls slower);
         // a hidden tab polls every 5 s
@@ -114,6 +122,21 @@
       if (mine !== generation) return;
       main.replaceChildren(el("p", { class: "error", text: "Error: " + err.message }));
     }
+  }
+
+  // A refresh replaces only the sections whose content changed: the browser lays out and paints a few
+  // counters, not the whole page, every second (and a form being filled keeps its state).
+  function show(main, node) {
+    const view = location.hash;
+    const old = main.firstElementChild;
+    const olds = old ? [...old.children] : [];
+    const news = [...node.children];
+    if (old && old.dataset.view === view && olds.length === news.length) {
+      news.forEach((b, i) => { if (olds[i].outerHTML !== b.outerHTML) olds[i].replaceWith(b); });
+      return;
+    }
+    node.dataset.view = view;
+    main.replaceChildren(node);
   }
 
   // -- views: lists --------------------------------------------------------------------------------
@@ -184,7 +207,31 @@
   }
 
   // -- graph -------------------------------------------------------------------------------------
-  function drawGraph(graph, states, onSelect) {
+  const layoutCache = { key: null, svg: null };
+
+  // The graph laid out by dagre as SVG. Clicks are handled by the container (one listener), so that a graph
+  // whose states did not change is a clone of the last one, not laid out again.
+  function drawGraph(graph, states, onSelect, cacheKey) {
+    let root;
+    if (cacheKey && layoutCache.key === cacheKey) root = layoutCache.svg.cloneNode(true);
+    else {
+      root = layoutGraph(graph, states);
+      if (cacheKey) { layoutCache.key = cacheKey; layoutCache.svg = root.cloneNode(true); }
+    }
+    const container = el("div", { class: "graph", id: "graph" }, root);
+    const select = (target) => {
+      const group = target.closest ? target.closest(".node") : null;
+      if (!group || group.classList.contains("start")) return;
+      for (const other of container.querySelectorAll(".node.selected")) other.classList.remove("selected");
+      group.classList.add("selected");
+      onSelect(group.getAttribute("data-state"));
+    };
+    container.addEventListener("click", (ev) => select(ev.target));
+    container.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(ev.target); });
+    return container;
+  }
+
+  function layoutGraph(graph, states) {
     const g = new dagre.graphlib.Graph({ compound: true, multigraph: true });
     g.setGraph({ rankdir: "TB", nodesep: 24, ranksep: 34, marginx: 12, marginy: 12 });
     g.setDefaultEdgeLabel(() => ({}));
@@ -244,18 +291,9 @@
       const title = svg("title");
       title.textContent = n.state + " (" + n.type + (n.mode ? ", " + n.mode : "") + "): " + status;
       group.appendChild(title);
-      if (n.type !== "Start") {
-        const select = () => {
-          for (const other of root.querySelectorAll(".node.selected")) other.classList.remove("selected");
-          group.classList.add("selected");
-          onSelect(n.state);
-        };
-        group.addEventListener("click", select);
-        group.addEventListener("keydown", (ev) => { if (ev.key === "Enter") select(); });
-      }
       root.appendChild(group);
     }
-    return el("div", { class: "graph", id: "graph" }, root);
+    return root;
   }
 
   function legend() {
@@ -263,7 +301,7 @@
   }
 
   // -- execution ---------------------------------------------------------------------------------
-  const selected = { state: null };
+  const selected = { state: null, states: {} };
 
   function stateDetail(name, info) {
     const panel = [el("h2", { text: name }), el("p", {}, badge(info ? info.status : "not_run"), " ",
@@ -322,18 +360,21 @@
 
   const historyCache = { arn: null, events: [] };
   const historyFilter = { kind: "all", search: "" };
+  const rowsCache = { key: null, body: null };
 
-  async function historyTable(arn) {
+  async function historyTable(arn, count) {
     // events never change once written: a refresh reads only the ones after the last it has
     if (historyCache.arn !== arn) { historyCache.arn = arn; historyCache.events = []; }
     let events = historyCache.events;
-    let after = events.length ? String(events[events.length - 1].id) : null;
-    do {
-      const page = await api("history", { arn, after });
-      events = events.concat(page.events);
-      after = page.next;
-    } while (after && events.length < 20000);
-    if (!REPORT) historyCache.events = events;
+    if (REPORT || events.length !== Math.min(count, 20000)) {
+      let after = events.length ? String(events[events.length - 1].id) : null;
+      do {
+        const page = await api("history", { arn, after });
+        events = events.concat(page.events);
+        after = page.next;
+      } while (after && events.length < 20000);
+      if (!REPORT) historyCache.events = events;
+    }
     const kind = el("select", { id: "event-filter" }, ...Object.keys(EVENT_FILTERS).map((k) => el("option", { value: k, text: k })));
     const search = el("input", { id: "event-search", placeholder: "search events" });
     kind.value = historyFilter.kind;
@@ -342,6 +383,8 @@
     const fill = () => {
       historyFilter.kind = kind.value;
       historyFilter.search = search.value;
+      const key = arn + "#" + events.length + "#" + kind.value + "#" + search.value;
+      if (rowsCache.key === key) { body.replaceChildren(...rowsCache.body.cloneNode(true).childNodes); return; }
       const test = EVENT_FILTERS[kind.value];
       const needle = search.value.toLowerCase();
       const shown = events.filter((e) => test(e) && (!needle || JSON.stringify(e).toLowerCase().includes(needle)));
@@ -351,6 +394,8 @@
         return el("tr", { class: "event", "data-type": e.type }, el("td", { text: e.id }), el("td", { text: e.type }), el("td", { text: step }),
           el("td", { text: fmtDate(e.timestamp) }), el("td", { class: "wrap" }, details ? el("pre", { text: pretty(details[1]) }) : ""));
       }));
+      rowsCache.key = key;
+      rowsCache.body = body.cloneNode(true);
     };
     kind.addEventListener("change", fill);
     search.addEventListener("input", fill);
@@ -364,10 +409,15 @@
     const data = await api("execution", { arn });
     const r = data.record;
     const detail = el("div", { class: "panel", id: "state-detail" });
-    const showState = (name) => { selected.state = name; detail.replaceChildren(...stateDetail(name, data.states[name])); };
-    const graph = drawGraph(data.graph, data.states, showState);
+    selected.states = data.states;  // a graph kept from an earlier refresh shows the newest details too
+    const fill = (panel, name) => panel.replaceChildren(...stateDetail(name, selected.states[name]));
+    const showState = (name) => {
+      selected.state = name;
+      fill(document.getElementById("state-detail") || detail, name);
+    };
+    const graph = drawGraph(data.graph, data.states, showState, r.executionArn + "#" + data.eventCount + "#" + r.status);
     if (selected.state && data.states[selected.state]) {
-      showState(selected.state);
+      fill(detail, selected.state);
       const node = graph.querySelector('.node[data-state="' + CSS.escape(selected.state) + '"]');
       if (node) node.classList.add("selected");
     } else detail.appendChild(el("p", { class: "muted", text: "Click a state in the graph to see its input, output, variables, error and retries." }));
@@ -396,7 +446,7 @@
     if (r.input !== undefined) parts.push(el("h2", { text: "Input" }), el("pre", { id: "execution-input", text: pretty(r.input) }));
     if (r.output !== undefined) parts.push(el("h2", { text: "Output" }), el("pre", { id: "execution-output", text: pretty(r.output) }));
     parts.push(el("h2", { text: "Timeline" }), timeline(data.states, r));
-    parts.push(el("h2", { text: "Event history" }), await historyTable(r.executionArn));
+    parts.push(el("h2", { text: "Event history" }), await historyTable(r.executionArn, data.eventCount));
     return { running: r.status === "RUNNING", node: el("div", {}, ...parts) };
   }
 
