@@ -171,6 +171,7 @@ def run(
 
     try:
         value = _read_input(input_text)
+        endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
         registry = _registry(function, functions, code)
         with ExitStack() as stack:
             if open_dashboard:  # the dashboard finds the execution by its name
@@ -187,6 +188,8 @@ def run(
                 from stepmap.progress import MapRunProgress
 
                 observer = stack.enter_context(MapRunProgress())
+            if endpoint is not None:
+                stack.callback(endpoint.stop)
             service = StepmapService(
                 functions=registry,
                 executor=executor,
@@ -197,6 +200,7 @@ def run(
                 observer=observer,
                 journal=True,
                 ray_address=ray_address,
+                endpoint=endpoint.url if endpoint is not None else False,
             )
             execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:
@@ -210,6 +214,14 @@ def run(
     except StepmapError as exc:
         _fail(str(exc), EXIT_FAILED)
     _report(execution, history=history, quiet=quiet)
+
+
+def _handler_endpoint(store: str | None, s3_endpoint: str | None, state_dir: str | None) -> Any:
+    """The S3/DynamoDB endpoint for handlers' boto3, on an ephemeral loopback port (docs/endpoints.md)."""
+    from stepmap.endpoints.serve import export_handler_endpoint
+    from stepmap.service.runner import storage_env
+
+    return export_handler_endpoint(storage_env(store, s3_endpoint, state_dir))
 
 
 def _report(execution: Any, *, history: bool = False, quiet: bool = False) -> None:
@@ -239,7 +251,10 @@ def _continue(action: str, execution: str, state_dir: str | None, quiet: bool) -
                 from stepmap.progress import MapRunProgress
 
                 observer = stack.enter_context(MapRunProgress())
-            service = StepmapService.for_execution(execution, state_dir=state_dir, observer=observer)
+            service = StepmapService.for_execution(
+                execution, state_dir=state_dir, observer=observer, endpoint=True
+            )
+            stack.callback(service.close)
             result = getattr(service, action)(execution)
     except InputError as exc:
         _fail(str(exc))

@@ -184,6 +184,28 @@ class ObjectStoreContract:
             store.delete(bucket, k)
         assert list(store.list(bucket)) == []
 
+    def test_a_key_and_a_folder_of_the_same_name(self, store: ObjectStore, bucket: str) -> None:
+        keys = ["a/b/c", "a", "a/b", "a/", "a/b/"]  # objects, "folders" and folder markers together
+        for k in keys:
+            store.put(bucket, k, k.encode())
+        for k in keys:
+            assert store.get(bucket, k) == k.encode()
+        assert [o.key for o in store.list(bucket)] == sorted(keys)
+        assert [o.key for o in store.list(bucket, "a/b")] == ["a/b", "a/b/", "a/b/c"]
+        store.delete(bucket, "a")
+        store.delete(bucket, "a/b/")
+        assert [o.key for o in store.list(bucket)] == ["a/", "a/b", "a/b/c"]
+
+    def test_put_stream_and_open_with_info(self, store: ObjectStore, bucket: str) -> None:
+        data = bytes(range(256)) * 4000
+        info = store.put_stream(bucket, "streamed/k", io.BytesIO(data))
+        assert info.size == len(data)
+        assert info.etag == f'"{hashlib.md5(data).hexdigest()}"'
+        stream, seen = store.open_with_info(bucket, "streamed/k")
+        with stream:
+            assert stream.read() == data
+        assert (seen.key, seen.size, seen.etag) == ("streamed/k", len(data), info.etag)
+
     # -- delete -----------------------------------------------------------------------------
     def test_delete(self, store: ObjectStore, bucket: str) -> None:
         store.put(bucket, "deep/er/key", b"1")

@@ -1,4 +1,19 @@
-"""``stepmap serve`` (the endpoint in the foreground) and the endpoint ``stepmap run`` starts for handlers."""
+"""``stepmap serve`` (the endpoint in the foreground) and the endpoint ``stepmap run`` starts for handlers.
+
+What handlers get (:func:`handler_env`), when ``stepmap run`` serves the endpoint for them:
+
+* ``AWS_ENDPOINT_URL`` = the endpoint (``http://127.0.0.1:<ephemeral port>``), so an unmodified
+  ``boto3.client("s3")`` reads and writes the store that ItemReader, ResultWriter and
+  ``stepmap.objects()`` use;
+* ``AWS_REGION`` and ``AWS_DEFAULT_REGION``: the user's region if one of them is set, else ``us-east-1``;
+* ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` = ``stepmap``, unless the user set
+  ``AWS_ACCESS_KEY_ID`` (the endpoint accepts any credentials on loopback, and boto3 needs some).
+
+The endpoint is not started, and nothing is set, when the user points the SDK somewhere themselves
+(``AWS_ENDPOINT_URL`` or ``AWS_ENDPOINT_URL_S3`` set: their endpoint wins), when the store is not a
+local directory (``--store s3://``: handlers talk to the real S3 with the user's configuration), or when
+``STEPMAP_ENDPOINTS=off``.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +26,7 @@ from typing import Any
 
 from stepmap.endpoints import EndpointContext, EndpointServer, build_server
 
-__all__ = ["serve_until_signal"]
+__all__ = ["export_handler_endpoint", "handler_env", "serve_until_signal", "start_handler_endpoint"]
 
 
 def serve_until_signal(
@@ -62,6 +77,37 @@ def _banner(server: EndpointServer, ctx: EndpointContext, token: str | None) -> 
 
 
 def handler_env(url: str, environ: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Placeholder; see module docstring."""
+    """The variables that point a handler's AWS SDK at the endpoint ``url`` (see the module docstring)."""
     environ = os.environ if environ is None else environ
-    return {"AWS_ENDPOINT_URL": url}
+    region = environ.get("AWS_REGION") or environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    env = {"AWS_ENDPOINT_URL": url, "AWS_REGION": region, "AWS_DEFAULT_REGION": region}
+    if not environ.get("AWS_ACCESS_KEY_ID"):
+        env.update(AWS_ACCESS_KEY_ID="stepmap", AWS_SECRET_ACCESS_KEY="stepmap")
+    return env
+
+
+def start_handler_endpoint(
+    storage_env: Mapping[str, str], environ: Mapping[str, str] | None = None
+) -> tuple[EndpointServer | None, dict[str, str]]:
+    """Start an endpoint on an ephemeral loopback port over the store of ``storage_env`` and return it
+    with the variables for handlers; ``(None, {})`` when the module docstring says not to."""
+    from stepmap.storage import StoreConfig
+
+    environ = os.environ if environ is None else environ
+    if (environ.get("STEPMAP_ENDPOINTS") or "").strip().lower() in ("0", "off", "false", "no"):
+        return None, {}
+    if environ.get("AWS_ENDPOINT_URL") or environ.get("AWS_ENDPOINT_URL_S3"):
+        return None, {}
+    if StoreConfig.from_env(storage_env).scheme != "file":
+        return None, {}
+    server = build_server(EndpointContext(storage_env)).start()
+    return server, handler_env(server.url, environ)
+
+
+def export_handler_endpoint(storage_env: Mapping[str, str]) -> EndpointServer | None:
+    """:func:`start_handler_endpoint`, and set its variables in this process's environment too: a
+    handler module imported here (``s3 = boto3.client("s3")`` at module level) and worker processes
+    forked from this one must see them, not only workers that start after."""
+    server, env = start_handler_endpoint(storage_env)
+    os.environ.update(env)
+    return server

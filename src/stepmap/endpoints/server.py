@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, cast
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from stepmap.endpoints.protocol import (
     JSON_CONTENT_TYPE,
@@ -219,10 +219,16 @@ def is_dashboard_request(method: str, path: str, headers: Any, query: Mapping[st
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
+    # headers and body leave in two writes: without TCP_NODELAY, Nagle holds the body back until the
+    # client's delayed ACK (40 ms per request on Linux)
+    disable_nagle_algorithm = True
     server_version = "stepmap"
     sys_version = ""
     timeout = IDLE_TIMEOUT
     server: _Server
+
+    def version_string(self) -> str:
+        return "stepmap"
 
     def log_message(self, format: str, *args: Any) -> None:
         if self.server.endpoint.log:
@@ -239,8 +245,12 @@ class _Handler(BaseHTTPRequestHandler):
         self._request_id = request_id
         size = sum(len(k) + len(v) + 4 for k, v in self.headers.items())
         target = self.headers.get("X-Amz-Target")
-        split = urlsplit(self.path)
-        query = parse_qs(split.query, keep_blank_values=True)
+        target_path = self.path
+        if "://" in target_path.split("?", 1)[0]:  # absolute-form request target
+            target_path = "/" + target_path.split("://", 1)[1].partition("/")[2]
+        # Not urlsplit: a path starting "//" (a key starting "/") is not an authority here.
+        path, _, query_string = target_path.partition("?")
+        query = parse_qs(query_string, keep_blank_values=True)
         key = _access_key(self.headers, query)
         if target is not None:
             self._serve_json(endpoint, target, key, size)
@@ -278,8 +288,8 @@ class _Handler(BaseHTTPRequestHandler):
             return
         request = HttpRequest(
             method=self.command,
-            path=split.path,
-            query=split.query,
+            path=path,
+            query=query_string,
             headers=Headers(self.headers.items()),
             body=cast(BinaryIO, body),
             content_length=length,

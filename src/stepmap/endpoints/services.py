@@ -74,4 +74,4 @@ def build_rest_service(ctx: EndpointContext) -> RestService | None:
     """The REST service (S3 over the configured object store)."""
     from stepmap.endpoints.s3 import S3Service
 
-    return S3Service(lambda: ctx.store)
+    return S3Service(lambda: ctx.store, uploads_dir=os.path.join(ctx.state_dir, "s3-uploads"))

@@ -161,14 +161,21 @@ class StepmapService:
         observer: MapRunObserver | None = None,
         journal: bool = False,
         ray_address: str | None = None,
+        endpoint: bool | str = False,
     ) -> None:
         self.functions = functions if isinstance(functions, FunctionRegistry) else FunctionRegistry(functions)
         self.executor_name = executor
         self.code_paths = code_paths
         self.clock = clock
         self.env = storage_env(store, s3_endpoint, state_dir)
+        # endpoint=True: serve S3 (and the JSON APIs) on loopback for handlers' boto3; a URL: use that one
+        self.endpoint, handler_env = _handler_endpoint(endpoint, self.env)
         self.executor = make_executor(
-            executor, code_paths=code_paths, max_workers=max_workers, env=self.env, ray_address=ray_address
+            executor,
+            code_paths=code_paths,
+            max_workers=max_workers,
+            env={**self.env, **handler_env},
+            ray_address=ray_address,
         )
         # how many chunks the executor runs at once: the pool's size, or the cluster's CPUs
         self.workers = getattr(self.executor, "workers", None) or (max_workers or os.cpu_count() or 1)
@@ -180,6 +187,12 @@ class StepmapService:
         self.observer = _Observers(observer, self.journal)
         self.map_runs: list[MapRun] = []
         self._store: ObjectStore | None = None
+
+    def close(self) -> None:
+        """Stop the endpoint this service started for its handlers, if any."""
+        if self.endpoint is not None:
+            self.endpoint.stop()
+            self.endpoint = None
 
     @property
     def store(self) -> ObjectStore:
@@ -445,6 +458,17 @@ class StepmapService:
         }
         kwargs.update(overrides)
         return cls(**kwargs)
+
+
+def _handler_endpoint(endpoint: bool | str, env: dict[str, str]) -> tuple[Any, dict[str, str]]:
+    if not endpoint:
+        return None, {}
+    from stepmap.endpoints.serve import export_handler_endpoint, handler_env
+
+    if isinstance(endpoint, str):
+        return None, handler_env(endpoint)
+    server = export_handler_endpoint(env)
+    return server, handler_env(server.url) if server is not None else {}
 
 
 class _LazyStore:

@@ -13,7 +13,7 @@ adapters are imported there, lazily, so boto3 stays optional. Handlers use
 """
 
 from stepmap.storage.config import StoreConfig, TableConfig, open_store, open_table
-from stepmap.storage.errors import NoSuchBucket, NoSuchKey, StoreError, StoreUnavailable
+from stepmap.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError, StoreUnavailable
 from stepmap.storage.local import LocalObjectStore
 from stepmap.storage.objects import ObjectInfo, ObjectStore
 from stepmap.storage.retry import RetryPolicy
@@ -21,6 +21,7 @@ from stepmap.storage.sqlite_table import SQLiteTable
 from stepmap.storage.tables import Table, TableSchema
 
 __all__ = [
+    "BucketNotEmpty",
     "LocalObjectStore",
     "NoSuchBucket",
     "NoSuchKey",

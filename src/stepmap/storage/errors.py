@@ -5,6 +5,7 @@
     StepmapError
     ├── StoreError            a request to a store or table that cannot succeed as asked
     │   ├── NoSuchBucket      the bucket does not exist
+    │   ├── BucketNotEmpty    a bucket to delete still holds objects
     │   └── NoSuchKey         the object does not exist
     └── EngineError
         └── StoreUnavailable  the store kept failing after bounded retries (throttling, 5xx,
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from stepmap.errors import StepmapError, StoreUnavailable
 
-__all__ = ["NoSuchBucket", "NoSuchKey", "StoreError", "StoreUnavailable"]
+__all__ = ["BucketNotEmpty", "NoSuchBucket", "NoSuchKey", "StoreError", "StoreUnavailable"]
 
 
 class StoreError(StepmapError):
@@ -40,3 +41,11 @@ class NoSuchKey(StoreError):
         self.bucket = bucket
         self.key = key
         super().__init__(f"object {key!r} does not exist in bucket {bucket!r}")
+
+
+class BucketNotEmpty(StoreError):
+    """A bucket cannot be deleted while it holds objects."""
+
+    def __init__(self, bucket: str) -> None:
+        self.bucket = bucket
+        super().__init__(f"bucket {bucket!r} is not empty")

@@ -1,105 +1,99 @@
 """A directory that behaves like S3: the embedded default object store.
 
-Layout: ``<root>/<bucket>/<path of the key>``. Every valid S3 key, whatever bytes it holds (``..``,
-runs of ``/``, ``\\``, NUL, control characters, 1024 bytes of UTF-8), maps to a path inside its
-bucket folder, and :meth:`LocalObjectStore.list` gives it back exactly, in S3's byte order.
+Layout: ``<root>/<bucket>/<key>``, the key's own path. Files put there by hand, ``cp``, ``rsync`` or
+``aws s3 sync`` are objects, and objects stepmap writes are plain files. :meth:`LocalObjectStore.list`
+walks the folders and gives keys back in S3's order (UTF-8 byte order), whatever order the file
+system keeps.
 
-How a key becomes a path. The key's UTF-8 bytes are cut into components, left to right: at the
-first ``/`` if one occurs within the next ``CHUNK`` bytes, otherwise after ``CHUNK`` bytes if more
-remain, otherwise the rest is the object itself. Each piece is percent-encoded (RFC 3986
-unreserved bytes stay as they are, ``%`` and every other byte become ``%XX``, and a leading ``.``
-becomes ``%2E``) and marked with its kind:
+Keys a file system cannot hold at their own path go to the **escape area**
+``<root>/.stepmap-escaped/<bucket>/`` (encoded as :mod:`stepmap.storage.escaped` describes), and are
+read, listed and deleted like any other key:
 
-=================  ===========================================================
-name on disk       meaning
-=================  ===========================================================
-``enc(x)``         the object; ``x`` is the rest of its key (1..CHUNK bytes, no ``/``)
-``%_``             the object whose key ends here (the key ended with ``/``)
-``enc(t)%``        a directory: the key goes on with ``t/`` (``t`` may be empty)
-``enc(p)%+``       a directory: the key goes on with ``p``, exactly CHUNK bytes without ``/``
-=================  ===========================================================
+* a key with an empty component (``a//b``, ``/a``), a trailing ``/`` (folder markers), a ``.`` or
+  ``..`` component, NUL, a component longer than 255 bytes, or a component starting with the
+  reserved prefix ``.stepmap-``;
+* a key whose path is taken by the other kind: ``a/b`` while the object ``a`` is a file, or ``a``
+  while ``a/...`` objects make ``a`` a folder. The key written second is escaped.
 
-Why this shape. Names are never empty, ``.`` or ``..``, never hold ``/`` or NUL and never start
-with ``.`` (so temporary files, named ``.tmp-*``, are never keys); an object and a directory never
-share a name (keys ``a`` and ``a/b`` can both exist); no name is longer than 3 * CHUNK + 2 = 242
-bytes (the file system allows 255); and a path is at most about 3.1 KiB past the bucket folder.
-Decoding a name is the inverse of encoding it, so the mapping is injective. Finally, the possible
-directory prefixes in one folder are prefix-free, so sorting a folder's entries by their decoded
-bytes (an object before a directory with the same bytes) and walking depth first lists keys in
-S3's order without ever merging. Memory while listing is bounded by the entries of the folders on
-the current path, not by the number of keys.
+Symbolic links below the root are never followed, for listing, reading or writing: every path is
+opened one component at a time with ``O_NOFOLLOW`` relative to its parent's descriptor, so no race can
+swap a link in. A listing skips symbolic links (and FIFOs, sockets, devices, names that are not
+UTF-8); reading or writing a key through a link is refused with :class:`StoreError`. Copy linked data
+in with ``cp -L`` or ``rsync -L``. (The root itself may be a link: it is the configured location.)
 
-State: only the files. Writes are atomic (temporary file, then ``os.replace``). The MD5 ETag is
-kept in an extended attribute with the size and mtime it belongs to, and computed from the
-content when that is missing or stale (another OS, a file changed by hand).
-Case-insensitive file systems would merge keys that differ only in case; use a case-sensitive one.
+Names starting with ``.stepmap-`` are the store's own: temporary files of writes in progress
+(``.stepmap-tmp-*``, in the folder of the object they will replace), the escape area, and the layout
+marker. Stores written before this layout (folders named ``name%``) are migrated the first time they
+are opened (:mod:`stepmap.storage.migrate`).
+
+State: only the files. Writes are atomic (temporary file, then ``rename``). The MD5 ETag is kept in an
+extended attribute with the size and mtime it belongs to, and computed from the content when that is
+missing or stale (a file copied in or changed by hand). Case-insensitive file systems would merge keys
+that differ only in case; use a case-sensitive one. POSIX only (``dir_fd``, ``O_NOFOLLOW``).
 """
 
 from __future__ import annotations
 
 import errno
 import hashlib
+import heapq
+import json
 import os
 import secrets
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import stat
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from typing import Any, BinaryIO
-from urllib.parse import quote_from_bytes, unquote_to_bytes
 
-from stepmap.storage.errors import NoSuchBucket, NoSuchKey, StoreError
+from stepmap.storage import escaped
+from stepmap.storage.errors import BucketNotEmpty, NoSuchBucket, NoSuchKey, StoreError
 from stepmap.storage.objects import ObjectInfo, ObjectStore, check_bucket_name, key_bytes
 
-__all__ = ["CHUNK", "LocalObjectStore", "key_to_parts", "parse_name"]
+__all__ = ["DEFAULT_METADATA", "ESCAPED_DIR", "RESERVED_PREFIX", "LocalObjectStore", "plain_parts"]
 
-CHUNK = 80  # key bytes per path component at most; 3 * 80 + 2 <= 255 (NAME_MAX)
-_EMPTY_OBJECT = "%_"
-_SLASH_DIR = "%"
-_CONT_DIR = "%+"
+RESERVED_PREFIX = ".stepmap-"
+ESCAPED_DIR = ".stepmap-escaped"
+_TMP_PREFIX = ".stepmap-tmp-"
+NAME_MAX = 255
 _XATTR = "user.stepmap.etag"
+_META_XATTR = "user.stepmap.meta"
+DEFAULT_METADATA = {"content-type": "binary/octet-stream"}  # what S3 stores for a PUT without headers
 _HAS_XATTR = hasattr(os, "getxattr")  # Linux only; elsewhere the ETag is computed on read
+_DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
+# O_NONBLOCK: opening a FIFO someone left in the store must not hang; no effect on regular files.
+_READ_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
-def _enc(piece: bytes) -> str:
-    name = quote_from_bytes(piece, safe="")
-    return "%2E" + name[1:] if name.startswith(".") else name
+_Names = list[str]  # inside the class, ``list`` is the listing method
 
 
-def key_to_parts(raw: bytes) -> list[str]:
-    """The path components (names on disk) of a key given as UTF-8 bytes."""
-    parts = []
-    rest = raw
-    while True:
-        slash = rest.find(b"/", 0, CHUNK)
-        if slash >= 0:
-            parts.append(_enc(rest[:slash]) + _SLASH_DIR)
-            rest = rest[slash + 1 :]
-        elif len(rest) > CHUNK:
-            parts.append(_enc(rest[:CHUNK]) + _CONT_DIR)
-            rest = rest[CHUNK:]
-        else:
-            parts.append(_enc(rest) if rest else _EMPTY_OBJECT)
-            return parts
-
-
-def parse_name(name: str) -> tuple[bytes, bool] | None:
-    """``(key bytes this name stands for, is a directory)``, or None for a name no key produces."""
-    if name == _EMPTY_OBJECT:
-        return b"", False
-    if name.endswith(_CONT_DIR):
-        body, is_dir, tail = name[:-2], True, b""
-    elif name.endswith(_SLASH_DIR):
-        body, is_dir, tail = name[:-1], True, b"/"
-    else:
-        body, is_dir, tail = name, False, b""
-    piece = unquote_to_bytes(body)
-    # Only the canonical spelling counts: anything else was not written by this store.
-    if (not piece and not tail) or b"/" in piece or _enc(piece) != body:
+def plain_parts(raw: bytes) -> list[str] | None:
+    """The path components of a key kept at its own path, or None when it must be escaped."""
+    if raw.endswith(b"/"):
         return None
-    longest = CHUNK - 1 if tail else CHUNK  # the cutting rule in key_to_parts, in reverse
-    if len(piece) > longest or (is_dir and not tail and len(piece) != CHUNK):
-        return None
-    return piece + tail, is_dir
+    parts = raw.split(b"/")
+    for part in parts:
+        if (
+            not part
+            or part in (b".", b"..")
+            or b"\x00" in part
+            or len(part) > NAME_MAX
+            or part.startswith(RESERVED_PREFIX.encode())
+        ):
+            return None
+    return [os.fsdecode(p) for p in parts]
+
+
+class _Blocked(Exception):
+    """The key's own path is taken by the other kind (a file where a folder goes, or the reverse)."""
+
+
+def _symlink_refused(key: str, name: str) -> StoreError:
+    return StoreError(
+        f"object key {key!r} passes through the symbolic link {name!r} in the store; stepmap does not "
+        "follow symbolic links below its root (copy the data in with `cp -L` or `rsync -L`)"
+    )
 
 
 class LocalObjectStore(ObjectStore):
@@ -107,6 +101,9 @@ class LocalObjectStore(ObjectStore):
 
     def __init__(self, root: str | os.PathLike[str] = ".stepmap/s3") -> None:
         self.root = os.path.abspath(root)
+        from stepmap.storage.migrate import ensure_plain_layout
+
+        ensure_plain_layout(self)
 
     def __repr__(self) -> str:
         return f"LocalObjectStore({self.root!r})"
@@ -114,22 +111,72 @@ class LocalObjectStore(ObjectStore):
     # -- buckets ----------------------------------------------------------------------------
     def create_bucket(self, bucket: str) -> None:
         check_bucket_name(bucket)
+        fresh = not os.path.isdir(self.root)
         os.makedirs(os.path.join(self.root, bucket), exist_ok=True)
+        if fresh:
+            from stepmap.storage.migrate import ensure_plain_layout
+
+            ensure_plain_layout(self)
 
     def bucket_exists(self, bucket: str) -> bool:
         check_bucket_name(bucket)
-        return os.path.isdir(os.path.join(self.root, bucket))
+        try:
+            return stat.S_ISDIR(os.lstat(os.path.join(self.root, bucket)).st_mode)
+        except OSError:
+            return False
 
-    def _bucket_dir(self, bucket: str) -> str:
+    def list_buckets(self) -> _Names:
+        try:
+            with os.scandir(self.root) as it:
+                names = [e.name for e in it if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")]
+        except FileNotFoundError:
+            return []
+        valid = []
+        for name in names:
+            try:
+                check_bucket_name(name)
+            except StoreError:
+                continue  # a folder that cannot be a bucket (uppercase, underscores): not one
+            valid.append(name)
+        return sorted(valid)
+
+    def delete_bucket(self, bucket: str) -> None:
+        with self._bucket(bucket):
+            pass
+        if next(iter(self.list(bucket)), None) is not None:
+            raise BucketNotEmpty(bucket)
+        # Only empty folders (and perhaps abandoned temporary files) are left.
+        for top in (os.path.join(self.root, ESCAPED_DIR, bucket), os.path.join(self.root, bucket)):
+            _remove_tree(top)
+
+    @contextmanager
+    def _bucket(self, bucket: str) -> Iterator[int]:
+        """A descriptor of the bucket's folder (not followed if it is a link)."""
         check_bucket_name(bucket)
-        path = os.path.join(self.root, bucket)
-        if not os.path.isdir(path):
-            raise NoSuchBucket(bucket)
-        return path
+        try:
+            fd = os.open(os.path.join(self.root, bucket), _DIR_FLAGS)
+        except FileNotFoundError:
+            raise NoSuchBucket(bucket) from None
+        except NotADirectoryError:
+            if os.path.islink(os.path.join(self.root, bucket)):
+                raise StoreError(
+                    f"bucket folder {bucket!r} is a symbolic link; stepmap does not follow links below its "
+                    f"root {self.root!r} (point --store at the data, or copy it in)"
+                ) from None
+            raise NoSuchBucket(bucket) from None
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
-    def _path(self, bucket: str, key: str) -> tuple[str, str]:
-        bdir = self._bucket_dir(bucket)
-        return bdir, os.path.join(bdir, *key_to_parts(key_bytes(key)))
+    @contextmanager
+    def _escape_root(self) -> Iterator[int]:
+        """A descriptor of the store root, where the escape area hangs."""
+        fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            yield fd
+        finally:
+            os.close(fd)
 
     @contextmanager
     def _os_errors(self, bucket: str, key: str) -> Iterator[None]:
@@ -146,71 +193,192 @@ class LocalObjectStore(ObjectStore):
                 ) from None
             raise StoreError(f"cannot access object {key!r} in bucket {bucket!r}: {exc}") from exc
 
+    # -- finding a key ----------------------------------------------------------------------
+    @staticmethod
+    def _chain(start: int, names: _Names, key: str, *, create: bool, stack: ExitStack) -> list[int] | None:
+        """Descriptors of ``start`` and of each folder ``names`` leads to, opened one by one without
+        following links (None: a folder is missing and ``create`` is false). Raises _Blocked when a
+        file stands where a folder must be, StoreError when a link does."""
+        fds = [start]
+        for part in names:
+            while True:
+                try:
+                    inner = os.open(part, _DIR_FLAGS, dir_fd=fds[-1])
+                    break
+                except FileNotFoundError:
+                    if not create:
+                        return None
+                    try:
+                        os.mkdir(part, dir_fd=fds[-1])
+                    except FileExistsError:
+                        pass  # made by a concurrent write: open it
+                except NotADirectoryError:
+                    if stat.S_ISLNK(os.stat(part, dir_fd=fds[-1], follow_symlinks=False).st_mode):
+                        raise _symlink_refused(key, part) from None
+                    raise _Blocked from None
+            stack.callback(os.close, inner)
+            fds.append(inner)
+        return fds
+
+    def _open_read(self, bucket: str, key: str) -> int:
+        """A read descriptor of the object (its own path first, then the escape area)."""
+        raw = key_bytes(key)
+        parts = plain_parts(raw)
+        with self._bucket(bucket) as bfd, self._os_errors(bucket, key):
+            if parts is not None:
+                with ExitStack() as stack:
+                    try:
+                        chain = self._chain(bfd, parts[:-1], key, create=False, stack=stack)
+                    except _Blocked:
+                        chain = None
+                    if chain is not None:
+                        fd = self._open_file(chain[-1], parts[-1], key)
+                        if fd is not None:
+                            return fd
+            eparts = escaped.key_to_parts(raw)
+            with self._escape_root() as rfd, ExitStack() as stack:
+                try:
+                    chain = self._chain(
+                        rfd, [ESCAPED_DIR, bucket, *eparts[:-1]], key, create=False, stack=stack
+                    )
+                except (_Blocked, StoreError):
+                    chain = None
+                fd = None if chain is None else self._open_file(chain[-1], eparts[-1], key)
+                if fd is None:
+                    raise NoSuchKey(bucket, key)
+                return fd
+
+    @staticmethod
+    def _open_file(folder: int, name: str, key: str) -> int | None:
+        try:
+            fd = os.open(name, _READ_FLAGS, dir_fd=folder)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise _symlink_refused(key, name) from None
+            raise StoreError(f"cannot read object {key!r}: {exc}") from exc
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISREG(mode):
+            os.set_blocking(fd, True)
+            return fd
+        os.close(fd)
+        if stat.S_ISDIR(mode):
+            return None  # a folder: the key, if it exists, is escaped
+        raise StoreError(f"object key {key!r} names a special file (not a regular file) in the store")
+
     # -- reads ------------------------------------------------------------------------------
     def get(self, bucket: str, key: str) -> bytes:
-        _, path = self._path(bucket, key)
-        with self._os_errors(bucket, key), open(path, "rb") as f:
+        with os.fdopen(self._open_read(bucket, key), "rb") as f:
             return f.read()
 
     def get_range(self, bucket: str, key: str, start: int, end: int) -> bytes:
         if start < 0 or end < start:
             raise ValueError(f"invalid byte range [{start}, {end})")
-        _, path = self._path(bucket, key)
-        with self._os_errors(bucket, key), open(path, "rb") as f:
-            f.seek(start)
-            return f.read(end - start)
+        fd = self._open_read(bucket, key)
+        try:
+            return os.pread(fd, end - start, start) if end > start else b""
+        finally:
+            os.close(fd)
 
     def open(self, bucket: str, key: str) -> BinaryIO:
-        _, path = self._path(bucket, key)
-        with self._os_errors(bucket, key):
-            return open(path, "rb")
+        return os.fdopen(self._open_read(bucket, key), "rb")
 
-    def head(self, bucket: str, key: str) -> ObjectInfo:
-        _, path = self._path(bucket, key)
-        with self._os_errors(bucket, key):
-            return self._info(path, key)
-
-    def _info(self, path: str, key: str) -> ObjectInfo:
-        # One descriptor for stat, xattr and content, so all three describe the same file version.
-        fd = os.open(path, os.O_RDONLY)
+    def open_with_info(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        fd = self._open_read(bucket, key)
         try:
             st = os.fstat(fd)
-            return _object_info(key, st, _etag(fd, st))
+            info = _object_info(key, st, _etag(fd, st), _metadata(fd))
+        except BaseException:
+            os.close(fd)
+            raise
+        return os.fdopen(fd, "rb"), info
+
+    def head(self, bucket: str, key: str) -> ObjectInfo:
+        fd = self._open_read(bucket, key)
+        try:
+            st = os.fstat(fd)
+            return _object_info(key, st, _etag(fd, st), _metadata(fd))
         finally:
             os.close(fd)
 
     def list(self, bucket: str, prefix: str = "", *, start_after: str | None = None) -> Iterator[ObjectInfo]:
-        bdir = self._bucket_dir(bucket)
+        check_bucket_name(bucket)
+        if not self.bucket_exists(bucket):
+            raise NoSuchBucket(bucket)
         try:
             want = prefix.encode("utf-8")
             after = start_after.encode("utf-8") if start_after else None
         except UnicodeEncodeError as exc:
             raise StoreError(f"invalid prefix or start_after: not valid Unicode ({exc.reason})") from None
-        return self._walk(bdir, want, after)
+        return self._merged(bucket, want, after)
 
-    def _walk(self, bdir: str, want: bytes, after: bytes | None) -> Iterator[ObjectInfo]:
-        stack = [_sorted_entries(bdir, b"")]
-        while stack:
-            entry = next(stack[-1], None)
-            if entry is None:
-                stack.pop()
-                continue
-            full, is_dir, path = entry
-            if is_dir:
-                if _may_hold(full, want, after):
-                    stack.append(_sorted_entries(path, full))
-            elif full.startswith(want) and (after is None or full > after):
-                key = full.decode("utf-8")
-                try:
-                    info = self._info(path, key)
-                except FileNotFoundError:
-                    continue  # deleted since the folder was read
-                except OSError as exc:
-                    raise StoreError(f"cannot read object {key!r} while listing: {exc}") from exc
+    def _merged(self, bucket: str, want: bytes, after: bytes | None) -> Iterator[ObjectInfo]:
+        plain = self._walk([bucket], _plain_entries, want, after, 0)
+        escape = self._walk([ESCAPED_DIR, bucket], _escaped_entries, want, after, 1)
+        previous = None
+        for raw, _, info in heapq.merge(plain, escape, key=lambda t: (t[0], t[1])):
+            if raw != previous:  # else an escaped copy a plain write has not removed yet: plain wins
+                previous = raw
                 yield info
+
+    def _walk(
+        self,
+        top: _Names,
+        entries_of: Callable[[int, bytes], Iterator[tuple[bytes, bool, str]]],
+        want: bytes,
+        after: bytes | None,
+        rank: int,
+    ) -> Iterator[tuple[bytes, int, ObjectInfo]]:
+        """``(key bytes, rank, info)`` of the objects under ``root/top...``, in S3 order; folders are
+        opened by descriptor without following links, so depth and links cannot lead out."""
+        try:
+            fd = os.open(self.root, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            for name in top:
+                try:
+                    inner = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                finally:
+                    os.close(fd)
+                fd = inner
+        except OSError:
+            return
+        stack: list[tuple[int, Iterator[tuple[bytes, bool, str]]]] = [(fd, entries_of(fd, b""))]
+        try:
+            while stack:
+                fd, entries = stack[-1]
+                entry = next(entries, None)
+                if entry is None:
+                    os.close(fd)
+                    stack.pop()
+                    continue
+                full, is_dir, name = entry
+                if is_dir:
+                    if escaped.may_hold(full, want, after):
+                        try:
+                            inner = os.open(name, _DIR_FLAGS, dir_fd=fd)
+                        except OSError:
+                            continue  # removed, or replaced by a link, since the folder was read
+                        stack.append((inner, entries_of(inner, full)))
+                elif full.startswith(want) and (after is None or full > after):
+                    try:
+                        ffd = os.open(name, _READ_FLAGS, dir_fd=fd)
+                    except OSError:
+                        continue
+                    try:
+                        st = os.fstat(ffd)
+                        if stat.S_ISREG(st.st_mode):
+                            yield full, rank, _object_info(full.decode("utf-8"), st, _etag(ffd, st))
+                    finally:
+                        os.close(ffd)
+        finally:
+            for fd, _ in stack:
+                os.close(fd)
 
     # -- writes -----------------------------------------------------------------------------
     def put(self, bucket: str, key: str, data: bytes) -> ObjectInfo:
+        if not isinstance(data, bytes | bytearray | memoryview):
+            raise TypeError(f"object data must be bytes, not {type(data).__name__}")
+
         def write(f: BinaryIO, digest: Any) -> None:
             f.write(data)
             digest.update(data)
@@ -226,108 +394,230 @@ class LocalObjectStore(ObjectStore):
 
         return self._put(bucket, key, copy)
 
-    def _put(self, bucket: str, key: str, write: Callable[[BinaryIO, Any], None]) -> ObjectInfo:
-        """Write an object atomically: a temporary file in the same folder, then ``os.replace``."""
-        bdir, path = self._path(bucket, key)
-        parent = os.path.dirname(path)
-        with self._os_errors(bucket, key):
-            for attempt in range(5):
-                tmp = os.path.join(parent, f".tmp-{secrets.token_hex(8)}")
-                try:
-                    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-                    break
-                except FileNotFoundError:
-                    # Folders missing, or pruned by a concurrent delete since we made them.
-                    if attempt == 4 or not os.path.isdir(bdir):
-                        raise
-                    _make_folders(bdir, os.path.relpath(parent, bdir))
-            try:
-                digest = hashlib.md5(usedforsecurity=False)
-                with os.fdopen(fd, "wb") as f:
-                    write(f, digest)
-                md5 = digest.hexdigest()
-                st = os.stat(tmp)
-                _remember_etag(tmp, md5, st)
-                os.replace(tmp, path)
-            except BaseException:
-                _unlink_quietly(tmp)
-                raise
-            return _object_info(key, st, f'"{md5}"')
+    def put_stream(
+        self, bucket: str, key: str, stream: BinaryIO, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        def copy(f: BinaryIO, digest: Any) -> None:
+            while chunk := stream.read(1 << 20):
+                f.write(chunk)
+                digest.update(chunk)
+            if metadata:
+                _remember_metadata(f.fileno(), key, metadata)
 
-    def delete(self, bucket: str, key: str) -> None:
-        bdir, path = self._path(bucket, key)
-        with self._os_errors(bucket, key):
+        return self._put(bucket, key, copy)
+
+    def _put(self, bucket: str, key: str, write: Callable[[BinaryIO, Any], None]) -> ObjectInfo:
+        raw = key_bytes(key)
+        parts = plain_parts(raw)
+        with self._bucket(bucket) as bfd, self._os_errors(bucket, key):
+            if parts is not None:
+                try:
+                    info = self._put_plain(bfd, parts, key, write)
+                except _Blocked:
+                    pass
+                else:
+                    self._drop_escaped(bucket, raw)
+                    return info
+            return self._put_escaped(bucket, raw, key, write)
+
+    def _put_plain(
+        self, bfd: int, parts: _Names, key: str, write: Callable[[BinaryIO, Any], None]
+    ) -> ObjectInfo:
+        return self._put_at(bfd, parts, key, write)
+
+    def _put_escaped(
+        self, bucket: str, raw: bytes, key: str, write: Callable[[BinaryIO, Any], None]
+    ) -> ObjectInfo:
+        with self._escape_root() as rfd:
+            return self._put_at(rfd, [ESCAPED_DIR, bucket, *escaped.key_to_parts(raw)], key, write)
+
+    def _put_at(
+        self, start: int, names: _Names, key: str, write: Callable[[BinaryIO, Any], None]
+    ) -> ObjectInfo:
+        for attempt in range(5):
+            with ExitStack() as stack:
+                chain = self._chain(start, names[:-1], key, create=True, stack=stack)
+                assert chain is not None
+                try:
+                    return _write_atomically(chain[-1], names[-1], key, write)
+                except FileNotFoundError:
+                    # The folder was pruned by a concurrent delete since we opened it: make it again.
+                    if attempt == 4:
+                        raise
+                except IsADirectoryError:
+                    raise _Blocked from None
+                except OSError as exc:
+                    if exc.errno in (errno.ENOTEMPTY, errno.EEXIST, errno.EISDIR):
+                        raise _Blocked from None
+                    raise
+        raise AssertionError("unreachable")
+
+    def _drop_escaped(self, bucket: str, raw: bytes) -> None:
+        with self._escape_root() as rfd:
             try:
-                os.unlink(path)
+                os.stat(os.path.join(ESCAPED_DIR, bucket), dir_fd=rfd, follow_symlinks=False)
+            except OSError:
+                return  # no escape area for this bucket: the common case costs one stat
+            self._unlink(rfd, [ESCAPED_DIR, bucket], escaped.key_to_parts(raw), "")
+
+    def _unlink(self, start: int, top: _Names, parts: _Names, key: str) -> None:
+        """Remove the regular file ``top/parts`` under ``start`` (no-op when absent or not a file),
+        then the folders of ``parts`` it left empty."""
+        with ExitStack() as stack:
+            try:
+                chain = self._chain(start, [*top, *parts[:-1]], key, create=False, stack=stack)
+            except (_Blocked, StoreError):
+                return
+            if chain is None:
+                return
+            try:
+                if not stat.S_ISREG(os.stat(parts[-1], dir_fd=chain[-1], follow_symlinks=False).st_mode):
+                    return
+                os.unlink(parts[-1], dir_fd=chain[-1])
             except FileNotFoundError:
                 return
-        # Prune folders the delete left empty, so listings do not walk dead branches.
-        parent = os.path.dirname(path)
-        while parent != bdir:
-            try:
-                os.rmdir(parent)
-            except OSError:
-                return
-            parent = os.path.dirname(parent)
+            # Prune folders the delete left empty, so listings do not walk dead branches.
+            for i in range(len(parts) - 2, -1, -1):
+                try:
+                    os.rmdir(parts[i], dir_fd=chain[len(top) + i])
+                except OSError:
+                    return
+
+    def delete(self, bucket: str, key: str) -> None:
+        raw = key_bytes(key)
+        parts = plain_parts(raw)
+        with self._bucket(bucket) as bfd:
+            if parts is not None:
+                self._unlink(bfd, [], parts, key)
+        self._drop_escaped(bucket, raw)
 
 
-def _make_folders(top: str, relative: str) -> None:
-    """``os.makedirs`` without its recursion (a key may nest a thousand folders deep), each step
-    relative to the folder made before so that the work stays linear in the depth."""
-    if relative == os.curdir:
-        return
-    if os.mkdir not in os.supports_dir_fd:  # Windows
-        os.makedirs(os.path.join(top, relative), exist_ok=True)
-        return
-    fd = os.open(top, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        for part in relative.split(os.sep):
-            try:
-                os.mkdir(part, dir_fd=fd)
-            except FileExistsError:
-                pass
-            inner = os.open(part, os.O_RDONLY | os.O_DIRECTORY, dir_fd=fd)
-            os.close(fd)
-            fd = inner
-    finally:
-        os.close(fd)
-
-
-def _sorted_entries(folder: str, base: bytes) -> Iterator[tuple[bytes, bool, str]]:
-    """A folder's entries as ``(full key bytes, is_dir, path)`` in listing order."""
+def _plain_entries(fd: int, base: bytes) -> Iterator[tuple[bytes, bool, str]]:
+    """A folder's entries as ``(full key bytes, is_dir, name)``, sorted as S3 lists keys: a folder
+    ``d`` stands for keys starting ``d/``, so it sorts as ``d/``."""
     entries = []
     try:
-        with os.scandir(folder) as it:
+        with os.scandir(fd) as it:
             for entry in it:
-                parsed = None if entry.name.startswith(".") else parse_name(entry.name)
-                # A name whose kind disagrees with the file system was not written by this store.
-                if parsed is not None and parsed[1] == entry.is_dir(follow_symlinks=False):
-                    entries.append((base + parsed[0], parsed[1], entry.path))
-    except FileNotFoundError:
+                name = entry.name
+                if name.startswith(RESERVED_PREFIX):
+                    continue
+                try:
+                    piece = name.encode("utf-8")
+                except UnicodeEncodeError:
+                    continue  # not UTF-8 on disk: cannot be an S3 key
+                if entry.is_dir(follow_symlinks=False):
+                    entries.append((base + piece + b"/", True, name))
+                elif entry.is_file(follow_symlinks=False):
+                    entries.append((base + piece, False, name))
+    except OSError:
         pass  # pruned by a concurrent delete
+    entries.sort(key=lambda e: e[0])
+    return iter(entries)
+
+
+def _escaped_entries(fd: int, base: bytes) -> Iterator[tuple[bytes, bool, str]]:
+    """A folder of the escape area as ``(full key bytes, is_dir, name)`` in listing order."""
+    entries = []
+    try:
+        with os.scandir(fd) as it:
+            for entry in it:
+                parsed = None if entry.name.startswith(".") else escaped.parse_name(entry.name)
+                is_dir = entry.is_dir(follow_symlinks=False)
+                if parsed is not None and not entry.is_symlink() and parsed[1] == is_dir:
+                    entries.append((base + parsed[0], parsed[1], entry.name))
+    except OSError:
+        pass
     entries.sort(key=lambda e: (e[0], e[1]))
     return iter(entries)
 
 
-def _may_hold(full: bytes, want: bytes, after: bytes | None) -> bool:
-    """Can a folder whose keys all start with ``full`` hold a key with prefix ``want`` after ``after``?"""
-    if not (full.startswith(want) or want.startswith(full)):
-        return False
-    # Every key under the folder is <= after exactly when full < after without being its prefix.
-    return after is None or after.startswith(full) or full > after
+def _write_atomically(folder: int, name: str, key: str, write: Callable[[BinaryIO, Any], None]) -> ObjectInfo:
+    """Write a temporary file in ``folder``, then rename it over ``name`` (never through a link)."""
+    tmp = f"{_TMP_PREFIX}{secrets.token_hex(8)}"
+    fd = os.open(
+        tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC | os.O_NOFOLLOW, 0o666, dir_fd=folder
+    )
+    try:
+        digest = hashlib.md5(usedforsecurity=False)
+        with os.fdopen(fd, "wb", closefd=False) as f:
+            write(f, digest)
+        md5 = digest.hexdigest()
+        st = os.fstat(fd)
+        _remember_etag(fd, md5, st)
+        os.close(fd)
+        fd = -1
+        os.replace(tmp, name, src_dir_fd=folder, dst_dir_fd=folder)
+    except BaseException:
+        if fd >= 0:
+            os.close(fd)
+        try:
+            os.unlink(tmp, dir_fd=folder)
+        except OSError:
+            pass
+        raise
+    return _object_info(key, st, f'"{md5}"')
 
 
-def _object_info(key: str, st: os.stat_result, etag: str) -> ObjectInfo:
+def _remove_tree(top: str) -> None:
+    """Remove ``top``, whose objects are gone: empty folders and stale temporary files only."""
+    stack = [(top, False)]
+    while stack:
+        path, emptied = stack.pop()
+        if emptied:
+            try:
+                os.rmdir(path)
+            except FileNotFoundError:
+                pass
+            continue
+        stack.append((path, True))
+        try:
+            entries = list(os.scandir(path))
+        except FileNotFoundError:
+            continue
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                stack.append((entry.path, False))
+            else:
+                os.unlink(entry.path)
+
+
+def _object_info(key: str, st: os.stat_result, etag: str, metadata: Any = ()) -> ObjectInfo:
     modified = datetime.fromtimestamp(st.st_mtime_ns / 1e9, UTC)
-    return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified)
+    return ObjectInfo(key=key, size=st.st_size, etag=etag, last_modified=modified, metadata=metadata)
 
 
-def _remember_etag(target: str | int, md5: str, st: os.stat_result) -> None:
+def _remember_metadata(fd: int, key: str, metadata: Mapping[str, str]) -> None:
+    """Keep an object's headers in an extended attribute of its (still temporary) file."""
+    value = json.dumps(sorted((k.lower(), v) for k, v in metadata.items())).encode()
+    try:
+        if not _HAS_XATTR:
+            raise OSError(errno.ENOTSUP, "no extended attributes on this platform")
+        os.setxattr(fd, _META_XATTR, value)
+    except OSError as exc:
+        if dict(metadata) == DEFAULT_METADATA:
+            return  # S3's default content type is what a reader assumes anyway: nothing is lost
+        raise StoreError(
+            f"cannot keep the metadata of object {key!r} ({exc.strerror}): this file system has no room "
+            "for extended attributes; store it without metadata or on another file system"
+        ) from None
+
+
+def _metadata(fd: int) -> tuple[tuple[str, str], ...]:
+    if not _HAS_XATTR:
+        return ()
+    try:
+        return tuple((str(k), str(v)) for k, v in json.loads(os.getxattr(fd, _META_XATTR)))
+    except (OSError, ValueError, TypeError):
+        return ()
+
+
+def _remember_etag(target: int, md5: str, st: os.stat_result) -> None:
     if _HAS_XATTR:
         try:
             os.setxattr(target, _XATTR, f"{md5}:{st.st_size}:{st.st_mtime_ns}".encode())
         except OSError:
-            pass  # no xattrs on this file system: the ETag is computed on read
+            pass  # no xattrs on this file system (or a read-only file): the ETag is computed on read
 
 
 def _etag(fd: int, st: os.stat_result) -> str:
@@ -339,15 +629,10 @@ def _etag(fd: int, st: os.stat_result) -> str:
         except (OSError, ValueError):
             pass
     digest = hashlib.md5(usedforsecurity=False)
-    while chunk := os.read(fd, 1 << 20):
+    offset = 0
+    while chunk := os.pread(fd, 1 << 20, offset):  # pread: the caller's position stays at 0
         digest.update(chunk)
+        offset += len(chunk)
     md5 = digest.hexdigest()
     _remember_etag(fd, md5, st)
     return f'"{md5}"'
-
-
-def _unlink_quietly(path: str) -> None:
-    try:
-        os.unlink(path)
-    except OSError:
-        pass

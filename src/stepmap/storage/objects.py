@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -28,6 +28,9 @@ __all__ = ["MAX_KEY_BYTES", "ObjectInfo", "ObjectStore", "check_bucket_name", "k
 MAX_KEY_BYTES = 1024  # S3's limit on the UTF-8 length of a key
 
 
+_Names = list[str]  # inside ObjectStore, ``list`` is the listing method
+
+
 @dataclass(frozen=True)
 class ObjectInfo:
     """What a listing or a HEAD says about one object (the fields of a listObjectsV2 item)."""
@@ -37,6 +40,9 @@ class ObjectInfo:
     etag: str  # quoted, as S3 sends it: '"<md5 hex>"' for a single-part upload
     last_modified: datetime  # timezone-aware, UTC
     storage_class: str = "STANDARD"
+    # HTTP headers stored with the object (content-type, x-amz-meta-*, ...), lower-case names; filled by
+    # head() and open_with_info() of stores that keep them, empty in listings
+    metadata: tuple[tuple[str, str], ...] = ()
 
 
 class ObjectStore(ABC):
@@ -69,6 +75,20 @@ class ObjectStore(ABC):
         with open(path, "rb") as f:
             return self.put(bucket, key, f.read())
 
+    def put_stream(
+        self, bucket: str, key: str, stream: BinaryIO, metadata: Mapping[str, str] | None = None
+    ) -> ObjectInfo:
+        """Store what ``stream`` reads until its end, with ``metadata`` (headers such as content-type
+        and x-amz-meta-*). Adapters stream it; this default reads it whole and keeps no metadata."""
+        if metadata:
+            raise StoreError(f"{type(self).__name__} cannot keep object metadata ({', '.join(metadata)})")
+        return self.put(bucket, key, stream.read())
+
+    def open_with_info(self, bucket: str, key: str) -> tuple[BinaryIO, ObjectInfo]:
+        """:meth:`open` and :meth:`head` of the same version (this default may race a concurrent put)."""
+        info = self.head(bucket, key)
+        return self.open(bucket, key), info
+
     @abstractmethod
     def head(self, bucket: str, key: str) -> ObjectInfo:
         """What :meth:`list` would say about one object."""
@@ -84,6 +104,14 @@ class ObjectStore(ABC):
     @abstractmethod
     def bucket_exists(self, bucket: str) -> bool:
         """Does the bucket exist?"""
+
+    def list_buckets(self) -> _Names:
+        """The names of every bucket, sorted."""
+        raise StoreError(f"{type(self).__name__} cannot list buckets")
+
+    def delete_bucket(self, bucket: str) -> None:
+        """Remove an empty bucket (``BucketNotEmpty`` otherwise)."""
+        raise StoreError(f"{type(self).__name__} cannot delete buckets")
 
 
 def key_bytes(key: str) -> bytes:
