@@ -181,7 +181,9 @@ def run(
 
                 name = name or str(uuid.uuid4())
                 stack.enter_context(
-                    dashboard_for_run(name, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir)
+                    dashboard_for_run(
+                        name, endpoint=endpoint, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir
+                    )
                 )
             observer = None
             if not quiet and sys.stderr.isatty():

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import sys
@@ -214,7 +215,16 @@ def is_dashboard_request(method: str, path: str, headers: Any, query: Mapping[st
         name in query for name in ("X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
     ):
         return False  # signed (SigV4, or SigV2 by older clients): S3's
+    host = (headers.get("Host") or "").rsplit(":", 1)[0].lower()
+    if _VIRTUAL_HOST.match(host):
+        return False  # an unsigned virtual-host style request (bucket.localhost/...): S3's
+    if path == "/" and any(name != "token" for name in query):
+        return False  # GET /?list-type=2 and the like: S3's
     return method in ("GET", "HEAD") and (path == "/" or path.startswith("/ui/"))
+
+
+# virtual-host style S3 addressing as stepmap.endpoints.s3 reads it: bucket.localhost, bucket.s3.amazonaws.com
+_VIRTUAL_HOST = re.compile(r"^.+?\.(?:localhost|s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com)$")
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -255,10 +265,8 @@ class _Handler(BaseHTTPRequestHandler):
         if target is not None:
             self._serve_json(endpoint, target, key, size)
             return
-        if endpoint.dashboard is not None and is_dashboard_request(
-            self.command, split.path, self.headers, query
-        ):
-            self._serve_dashboard(endpoint.dashboard, split.path, split.query)
+        if endpoint.dashboard is not None and is_dashboard_request(self.command, path, self.headers, query):
+            self._serve_dashboard(endpoint.dashboard, path, query_string)
             return
         if size > MAX_HEADER_BYTES:
             self._rest_error(

@@ -6,7 +6,7 @@
  */
 "use strict";
 (function () {
-  const POLL_MS = 1000;
+  const POLL_MS = 2000;
   const SVG = "http://www.w3.org/2000/svg";
   const STATUSES = ["not_run", "running", "succeeded", "failed", "caught", "retried"];
   const reportEl = document.getElementById("stepmap-report");
