@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo demo-wordfreq demo-orders bench test lint typecheck unit slow clean
+.PHONY: demo demo-wordfreq demo-orders bench test lint typecheck unit slow clean chromium
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,11 +33,17 @@ typecheck: $(BIN)/.installed
 	$(BIN)/mypy
 
 unit: $(BIN)/.installed
-	$(BIN)/pytest -q -n 2 -m "not slow and not faults and not ray"
+	$(BIN)/pytest -q -n 2 -m "not slow and not faults and not ray and not browser"
 
-# The slower suites: fault injection, a real local Ray cluster, then a smoke run of the benchmarks.
-slow: $(BIN)/.installed
-	$(BIN)/pytest -q -m "slow or faults or ray"
+# Headless Chromium for the dashboard's browser tests: Debian's packages, installed once (as root).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+# The slower suites: fault injection, a real local Ray cluster, the browser, then a smoke run of the benchmarks.
+slow: $(BIN)/.installed chromium
+	$(BIN)/pytest -q -m "slow or faults or ray or browser"
 	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
 	$(BIN)/python benchmarks/bench_endpoints.py --quick
 	$(BIN)/python benchmarks/bench_dynamodb.py --items 200

@@ -273,6 +273,9 @@ def _load_app(template: str, parameter_overrides: tuple[str, ...], quiet: bool =
     help="Step Functions Local's MockConfigFile.json: mocked Task results (with --test-case).",
 )
 @click.option("--test-case", default=None, metavar="NAME", help="The test case of --mock-config to run.")
+@click.option(
+    "--open", "open_dashboard", is_flag=True, help="Serve the dashboard of this run (prints its URL)."
+)
 @store_options
 def run(
     definition: str | None,
@@ -291,6 +294,7 @@ def run(
     quiet: bool,
     mock_config: str | None,
     test_case: str | None,
+    open_dashboard: bool,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -333,6 +337,14 @@ def run(
                 loaded, stem = definition_with_subs(definition, substitutions)
                 source = prepare(loaded, name=stem)
         with ExitStack() as stack:
+            if open_dashboard:  # the dashboard finds the execution by its name
+                from stepmap.dashboard.live import dashboard_for_run
+
+                stack.enter_context(
+                    dashboard_for_run(
+                        name, endpoint=endpoint, store=store, s3_endpoint=s3_endpoint, state_dir=state_dir
+                    )
+                )
             observer = None
             if not quiet and sys.stderr.isatty():
                 from stepmap.progress import MapRunProgress
@@ -555,6 +567,28 @@ def describe_template(template: str, parameter_overrides: tuple[str, ...]) -> No
     except InputError as exc:
         _fail(str(exc))
     _print_json(app.describe())
+
+
+@main.command()
+@click.argument("execution")
+@click.option("-o", "--output", "out", required=True, metavar="FILE", help="The HTML file to write.")
+@store_options
+def report(
+    execution: str, out: str, store: str | None, s3_endpoint: str | None, state_dir: str | None
+) -> None:
+    """Write EXECUTION (name or ARN) as one self-contained HTML file: graph, timeline, Map Run charts."""
+    from stepmap.dashboard import write_report
+    from stepmap.endpoints import EndpointContext
+
+    _journal(state_dir).close()  # a clear message when there is no journal
+    ctx = EndpointContext.from_options(store, s3_endpoint, state_dir)
+    try:
+        write_report(ctx.state_dir, execution, out, store=lambda: ctx.store)
+    except LookupError as exc:
+        _fail(f"{exc.args[0] if exc.args else exc} (see `stepmap executions`)")
+    except OSError as exc:
+        _fail(f"cannot write {out!r}: {exc.strerror or exc}")
+    click.echo(out)
 
 
 @main.command()

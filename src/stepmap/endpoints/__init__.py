@@ -33,7 +33,7 @@ def build_server(
     log: bool = False,
 ) -> EndpointServer:
     """An endpoint serving S3 and every JSON service over ``ctx`` (not started yet)."""
-    return EndpointServer(
+    server = EndpointServer(
         host,
         port,
         token=token,
@@ -41,3 +41,7 @@ def build_server(
         json_services=build_json_services(ctx),
         log=log,
     )
+    from stepmap.dashboard import DashboardApp
+
+    server.set_dashboard(DashboardApp(ctx.state_dir, store=lambda: ctx.store, token=token))
+    return server

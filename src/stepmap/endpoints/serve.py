@@ -92,6 +92,7 @@ def _banner(server: EndpointServer, ctx: EndpointContext, token: str | None) -> 
         "  for clients:",
         f"    export AWS_ENDPOINT_URL={server.url} AWS_REGION=us-east-1",
         f"    export AWS_ACCESS_KEY_ID={token or 'stepmap'} AWS_SECRET_ACCESS_KEY=stepmap",
+        f"  dashboard: {server.url}/" + (f"?token={token}" if token else ""),
     ]
     return "\n".join(lines)
 

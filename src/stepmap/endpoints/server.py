@@ -5,7 +5,8 @@ Routing, in order:
 1. ``X-Amz-Target: <Prefix>.<Operation>`` -> the JSON 1.0 service registered for ``<Prefix>``
    (``DynamoDB_20120810``, ``AWSStepFunctions``, ...); an unknown prefix or a missing operation is
    AWS's ``UnknownOperationException``.
-2. everything else -> the REST service (S3, path-style or virtual-host style).
+2. no AWS auth and a GET of ``/`` or ``/ui/...`` -> the dashboard, when one is set (:mod:`stepmap.dashboard`).
+3. everything else -> the REST service (S3, path-style or virtual-host style).
 
 Auth: on loopback any credentials (or none) are accepted, as local emulators do. Bound to another
 address the server needs a token, and a request is served only when its SigV4 access key id equals
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 import secrets
 import socket
 import sys
@@ -98,6 +100,7 @@ class EndpointServer:
         self.token = token or None
         self.rest_service = rest_service
         self.json_services: dict[str, JsonService] = dict(json_services or {})
+        self.dashboard: RestService | None = None  # set_dashboard (stepmap.dashboard)
         self.log = log
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         server_class = type("_Server", (_Server,), {"address_family": family})
@@ -113,6 +116,10 @@ class EndpointServer:
     def set_rest_service(self, service: RestService) -> None:
         """Serve every request without ``X-Amz-Target`` (S3) with ``service``."""
         self.rest_service = service
+
+    def set_dashboard(self, dashboard: RestService) -> None:
+        """Serve unsigned ``GET /`` and ``GET /ui/...`` with the dashboard (see CONTRACT.md)."""
+        self.dashboard = dashboard
 
     # -- lifecycle -------------------------------------------------------------------------
     @property
@@ -202,6 +209,25 @@ def _access_key(headers: Message, query: Mapping[str, list[str]]) -> str | None:
     return None
 
 
+def is_dashboard_request(method: str, path: str, headers: Any, query: Mapping[str, list[str]]) -> bool:
+    """CONTRACT.md: a request without AWS auth whose path is ``/`` or under ``/ui/`` is the dashboard's."""
+    auth = headers.get("Authorization") or ""
+    if auth.startswith(("AWS4-HMAC-SHA256", "AWS ")) or any(
+        name in query for name in ("X-Amz-Signature", "X-Amz-Credential", "AWSAccessKeyId")
+    ):
+        return False  # signed (SigV4, or SigV2 by older clients): S3's
+    host = (headers.get("Host") or "").rsplit(":", 1)[0].lower()
+    if _VIRTUAL_HOST.match(host):
+        return False  # an unsigned virtual-host style request (bucket.localhost/...): S3's
+    if path == "/" and any(name != "token" for name in query):
+        return False  # GET /?list-type=2 and the like: S3's
+    return method in ("GET", "HEAD") and (path == "/" or path.startswith("/ui/"))
+
+
+# virtual-host style S3 addressing as stepmap.endpoints.s3 reads it: bucket.localhost, bucket.s3.amazonaws.com
+_VIRTUAL_HOST = re.compile(r"^.+?\.(?:localhost|s3(?:[.-][a-z0-9-]+)*\.amazonaws\.com)$")
+
+
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: SDKs reuse connections
     # headers and body leave in two writes: without TCP_NODELAY, Nagle holds the body back until the
@@ -239,6 +265,9 @@ class _Handler(BaseHTTPRequestHandler):
         key = _access_key(self.headers, query)
         if target is not None:
             self._serve_json(endpoint, target, key, size)
+            return
+        if endpoint.dashboard is not None and is_dashboard_request(self.command, path, self.headers, query):
+            self._serve_dashboard(endpoint.dashboard, path, query_string)
             return
         if size > MAX_HEADER_BYTES:
             self._rest_error(
@@ -288,6 +317,24 @@ class _Handler(BaseHTTPRequestHandler):
             )
             return
         self._finish_body(body)
+        self._send(response)
+
+    def _serve_dashboard(self, dashboard: RestService, path: str, query: str) -> None:
+        """The dashboard (CONTRACT.md: unsigned GETs of ``/`` and ``/ui/...``); it checks its own token."""
+        request = HttpRequest(
+            method=self.command,
+            path=path,
+            query=query,
+            headers=Headers(self.headers.items()),
+            body=cast(BinaryIO, None),
+            content_length=0,
+            host=self.headers.get("Host") or "",
+        )
+        try:
+            response = dashboard(request)
+        except Exception:
+            traceback.print_exc(file=sys.stderr)
+            response = HttpResponse(500, [("Content-Type", "text/plain")], b"500: dashboard error\n")
         self._send(response)
 
     # -- JSON 1.0 -----------------------------------------------------------------------------

@@ -7,7 +7,7 @@ never imports a backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, BinaryIO, Protocol
@@ -62,7 +62,9 @@ class RunJournal(Protocol):
     def should_stop(self) -> bool: ...
     def map_run_checkpoint(self, map_run: Any, state_name: str, checkpoint: dict[str, Any]) -> None: ...
     def map_run_resume(self, state_name: str) -> dict[str, Any] | None: ...
-    def map_run_failed_children(self, map_run: Any, failed: list[int], redone: list[int]) -> None: ...
+    def map_run_failed_children(
+        self, map_run: Any, failed: list[int], redone: list[int], details: Sequence[Any] = ()
+    ) -> None: ...
     def map_run_redrive_children(self, map_run_arn: str) -> set[int]: ...
 
 

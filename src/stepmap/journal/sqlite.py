@@ -45,6 +45,7 @@ CREATE TABLE IF NOT EXISTS executions (
     UNIQUE (state_machine, name)
 );
 CREATE INDEX IF NOT EXISTS executions_name ON executions(name);
+CREATE INDEX IF NOT EXISTS executions_start ON executions(start_date, arn);
 CREATE TABLE IF NOT EXISTS history (
     arn TEXT NOT NULL,
     id INTEGER NOT NULL,
@@ -65,7 +66,23 @@ CREATE TABLE IF NOT EXISTS map_run_failures (
     child INTEGER NOT NULL,
     PRIMARY KEY (arn, child)
 );
+CREATE TABLE IF NOT EXISTS map_run_failed_items (
+    arn TEXT NOT NULL,
+    child INTEGER NOT NULL,
+    status TEXT NOT NULL,
+    error TEXT,
+    cause TEXT,
+    PRIMARY KEY (arn, child)
+);
+CREATE TABLE IF NOT EXISTS map_run_samples (
+    arn TEXT NOT NULL,
+    at REAL NOT NULL,
+    item_counts TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS map_run_samples_arn ON map_run_samples(arn, at);
 """
+
+MAX_CAUSE_CHARS = 32 * 1024  # a failed item's cause as kept for the dashboard
 
 HEARTBEAT_SECONDS = 5.0  # how often a coordinator's heartbeat thread refreshes its row
 STALE_SECONDS = 30.0  # a heartbeat older than this means the owner is gone (an owner on another host)
@@ -82,6 +99,13 @@ def process_start(pid: int) -> str:
     if fields[0] in (b"Z", b"X"):
         return "Z"
     return fields[19].decode() if len(fields) > 19 else ""
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else json.dumps(value)
+    return text[:MAX_CAUSE_CHARS]
 
 
 def owner_id() -> str:
@@ -403,12 +427,31 @@ class Journal:
         checkpoint: dict[str, Any] = json.loads(row[0])
         return checkpoint
 
-    def add_failures(self, arn: str, children: list[int]) -> None:
-        if children:
-            self._write_many(
-                ("INSERT OR IGNORE INTO map_run_failures(arn, child) VALUES (?,?)", (arn, c))
-                for c in children
+    def add_failures(
+        self, arn: str, children: list[int], details: Iterable[tuple[int, str, Any, Any]] = ()
+    ) -> None:
+        """Record failed children (what a redrive re-runs) and, for the dashboard, their status, error and
+        cause: ``details`` holds ``(index, status, error, cause)``."""
+        statements: list[tuple[str, tuple[Any, ...]]] = [
+            ("INSERT OR IGNORE INTO map_run_failures(arn, child) VALUES (?,?)", (arn, c)) for c in children
+        ]
+        statements.extend(
+            (
+                "INSERT OR REPLACE INTO map_run_failed_items(arn, child, status, error, cause) "
+                "VALUES (?,?,?,?,?)",
+                (arn, index, status, _text(error), _text(cause)),
             )
+            for index, status, error, cause in details
+        )
+        if statements:
+            self._write_many(statements)
+
+    def add_map_run_sample(self, record: dict[str, Any]) -> None:
+        """A point of the Map Run's progress over time (the dashboard's items/s chart)."""
+        self._write(
+            "INSERT INTO map_run_samples(arn, at, item_counts) VALUES (?,?,?)",
+            (record["mapRunArn"], time.time(), json.dumps(record["itemCounts"])),
+        )
 
     def clear_failures(self, arn: str, children: list[int]) -> None:
         if children:

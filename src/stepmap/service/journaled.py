@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from stepmap.errors import EngineError
@@ -119,8 +119,10 @@ class JournalRun:
             return None
         return checkpoint
 
-    def map_run_failed_children(self, map_run: Any, failed: list[int], redone: list[int]) -> None:
-        self.journal.add_failures(map_run.map_run_arn, failed)
+    def map_run_failed_children(
+        self, map_run: Any, failed: list[int], redone: list[int], details: Sequence[Any] = ()
+    ) -> None:
+        self.journal.add_failures(map_run.map_run_arn, failed, details)
         self.journal.clear_failures(map_run.map_run_arn, redone)
 
     def map_run_redrive_children(self, map_run_arn: str) -> set[int]:

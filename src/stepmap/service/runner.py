@@ -613,7 +613,9 @@ class _LazyStore:
 
 
 class _Observers:
-    """Fans Map Run events out to the journal (throttled) and to a caller's observer (progress bars)."""
+    """Fans Map Run events out to the journal (throttled) and to a caller's observer (progress bars).
+
+    Each journaled record also adds a progress sample (about one a second), the dashboard's items/s chart."""
 
     def __init__(self, observer: MapRunObserver | None, journal: Journal | None) -> None:
         self.observer = observer
@@ -622,7 +624,7 @@ class _Observers:
 
     def map_run_started(self, map_run: MapRun) -> None:
         if self.journal is not None:
-            self.journal.record_map_run(map_run.describe())
+            self._record(map_run)
         if self.observer is not None:
             self.observer.map_run_started(map_run)
 
@@ -630,12 +632,18 @@ class _Observers:
         now = time.monotonic()
         if self.journal is not None and now - self._last >= 1.0:
             self._last = now
-            self.journal.record_map_run(map_run.describe())
+            self._record(map_run)
         if self.observer is not None:
             self.observer.map_run_progress(map_run)
 
+    def _record(self, map_run: MapRun) -> None:
+        assert self.journal is not None
+        record = map_run.describe()
+        self.journal.record_map_run(record)
+        self.journal.add_map_run_sample(record)
+
     def map_run_finished(self, map_run: MapRun) -> None:
         if self.journal is not None:
-            self.journal.record_map_run(map_run.describe())
+            self._record(map_run)
         if self.observer is not None:
             self.observer.map_run_finished(map_run)

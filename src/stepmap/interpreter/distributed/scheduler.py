@@ -412,7 +412,8 @@ class MapRunScheduler:
             failed = [index for index, *_ in chunk.failed]
             redone = [i for i in indexes if i not in set(failed)] if self.redo else []
             if failed or redone:
-                self.journal.map_run_failed_children(self.map_run, failed, redone)
+                details = [(index, status, error, cause) for index, status, error, cause, _ in chunk.failed]
+                self.journal.map_run_failed_children(self.map_run, failed, redone, details)
 
     def checkpoint(self, *, result: Any = None, writer: bool = True) -> None:
         """Make the Map Run's progress durable (a no-op without a journal)."""
