@@ -40,9 +40,8 @@ def make_executor(
         from stepmap.backends.sync import SyncExecutor
         from stepmap.functions import add_code_paths
 
-        os.environ.update(dict(env_items))
         add_code_paths(code_paths)
-        return SyncExecutor()
+        return SyncExecutor(dict(env_items))
     if name == "ray":
         from stepmap.backends.ray import ray_executor
 
