@@ -95,7 +95,7 @@ def test_projection_expression_with_nested_paths(ddb):
     got = ddb.get_item(
         TableName=t,
         Key={"pk": S("a")},
-        ProjectionExpression="#m.x, l[2], missing",
+        ProjectionExpression="#m.x, l[2], nothere",
         ExpressionAttributeNames={"#m": "m"},
     )["Item"]
     assert got == {"m": {"M": {"x": N(1)}}, "l": {"L": [S("r")]}}
@@ -121,7 +121,7 @@ def test_update_expressions(ddb):
         TableName=t,
         Key=key,
         UpdateExpression=(
-            "SET n = n - :one, c = if_not_exists(c, :zero) + :one, l = list_append(l, :more), m.inner = :v "
+            "SET n = n - :one, c = if_not_exists(c, :zero) + :one, l = list_append(l, :more), m.child = :v "
             "REMOVE gone, l2[0] ADD s :s2, cnt :one DELETE s3 :s1"
         ),
         ExpressionAttributeValues={
@@ -136,7 +136,7 @@ def test_update_expressions(ddb):
     )["Attributes"]
     assert out["n"] == N(9) and out["c"] == N(1) and out["cnt"] == N(1)
     assert out["l"] == {"L": [S("b"), S("c"), S("d")]} and out["l2"] == {"L": [S("b")]}
-    assert out["m"] == {"M": {"inner": S("deep")}}
+    assert out["m"] == {"M": {"child": S("deep")}}
     assert sorted(out["s"]["SS"]) == ["x", "y", "z"] and out["s3"] == {"SS": ["q"]} and "gone" not in out
     updated = ddb.update_item(
         TableName=t,
@@ -161,7 +161,7 @@ def test_update_expressions(ddb):
     [
         ("SET pk = :v", {":v": S("x")}, "part of the key"),
         ("SET a.b = :v", {":v": S("x")}, "document path provided in the update expression is invalid"),
-        ("SET x = missing + :v", {":v": N(1)}, "does not exist in the item"),
+        ("SET x = nothere + :v", {":v": N(1)}, "does not exist in the item"),
         ("SET x = :v + :v", {":v": S("x")}, "incorrect data type"),
         ("SET x = :v, x = :v", {":v": S("x")}, "Two document paths overlap"),
         ("SET x = :v SET y = :v", {":v": S("x")}, 'The "SET" section can only be used once'),
@@ -195,12 +195,12 @@ def test_bad_update_expressions_are_validation_errors(ddb, expression, values, m
         ("begins_with(s, :he)", True),
         ("attribute_type(n, :N)", True),
         ("attribute_type(n, :S)", False),
-        ("missing <> :x", True),
-        ("missing = :x", False),
+        ("nothere <> :x", True),
+        ("nothere = :x", False),
         ("n = :x", False),
         ("(n > :five OR n < :five) AND (s = :hello)", True),
         ("n > :five OR n < :five AND s = :x", True),  # AND binds tighter than OR
-        ("m.inner.deep = :x", True),
+        ("m.child.deep = :x", True),
     ],
 )
 def test_condition_expressions(ddb, condition, holds):
@@ -213,7 +213,7 @@ def test_condition_expressions(ddb, condition, holds):
             "s": S("hello"),
             "tags": {"SS": ["x", "w"]},
             "l": {"L": [S("1")]},
-            "m": {"M": {"inner": {"M": {"deep": S("x")}}}},
+            "m": {"M": {"child": {"M": {"deep": S("x")}}}},
         },
     )
     values = {
@@ -238,7 +238,7 @@ def test_condition_expressions(ddb, condition, holds):
                 "s": S("hello"),
                 "tags": {"SS": ["x", "w"]},
                 "l": {"L": [S("1")]},
-                "m": {"M": {"inner": {"M": {"deep": S("x")}}}},
+                "m": {"M": {"child": {"M": {"deep": S("x")}}}},
             },
             ConditionExpression=condition,
             **extra,
@@ -640,3 +640,30 @@ def test_concurrent_conditional_updates_are_atomic(server):
         list(pool.map(bump, range(6)))
     client = boto3.client("dynamodb", **_session_kwargs(server))
     assert client.get_item(TableName=t, Key={"pk": S("counter")})["Item"]["n"] == N(120)
+
+
+def test_more_request_limits(ddb):
+    t = _table(ddb, sort_type="N")
+    key = {"pk": S("p"), "sk": N(1)}
+    with pytest.raises(ClientError) as exc:
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": t, "Item": key}}, {"Delete": {"TableName": t, "Key": key}}]
+        )
+    assert "multiple operations on one item" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_get_item(RequestItems={t: {"Keys": [{"pk": S("p"), "sk": N(i)} for i in range(101)]}})
+    assert "Too many items requested" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=t,
+            IndexName="nope",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": S("p")},
+        )
+    assert "does not have the specified index: nope" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": N(1)})
+    assert "Condition parameter type does not match schema type" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=t, Segment=3, TotalSegments=2)
+    assert _code(exc) == "ValidationException"

@@ -311,7 +311,8 @@ class _Handler(BaseHTTPRequestHandler):
             )
             payload = json.dumps(result, separators=(",", ":"), ensure_ascii=False).encode()
         except AwsJsonError as exc:
-            document = {"__type": exc.code, "message": exc.message}
+            # extra members of the error shape, e.g. DynamoDB's CancellationReasons
+            document = {"__type": exc.code, "message": exc.message, **getattr(exc, "fields", {})}
             self._send_bytes(
                 exc.status,
                 json.dumps(document).encode(),

@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from stepmap.endpoints.dynamodb.reserved import RESERVED_WORDS
 from stepmap.endpoints.dynamodb.values import (
     TYPES,
     ValidationError,
@@ -242,10 +243,15 @@ class _Parser:
             self.syntax()
 
     # paths and operands
+    def attribute_name(self, name: str) -> str:
+        if name.upper() in RESERVED_WORDS:
+            self.fail(f"Attribute name is a reserved keyword; reserved keyword: {name}")
+        return name
+
     def path(self) -> Path:
         tok = self.take()
         if tok[0] == "ident":
-            elems: list[PathElem] = [tok[1]]
+            elems: list[PathElem] = [self.attribute_name(tok[1])]
         elif tok[0] == "name":
             elems = [self.ph.name(tok[1], self.kind)]
         else:
@@ -256,7 +262,7 @@ class _Parser:
                 self.i += 1
                 tok = self.take()
                 if tok[0] == "ident":
-                    elems.append(tok[1])
+                    elems.append(self.attribute_name(tok[1]))
                 elif tok[0] == "name":
                     elems.append(self.ph.name(tok[1], self.kind))
                 else:
