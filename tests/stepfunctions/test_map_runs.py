@@ -75,6 +75,8 @@ def test_distributed_map_observed_while_it_runs(pooled):
         time.sleep(0.05)
     assert seen_running, "the Map Run ended before a running child was observed"
     assert wait(sfn, run)["status"] == "SUCCEEDED"
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]  # shapes checked
+    assert "MapRunStarted" in types and "MapRunSucceeded" in types
     final = sfn.describe_map_run(mapRunArn=map_run_arn)
     assert final["status"] == "SUCCEEDED"
     assert final["executionCounts"]["succeeded"] == final["executionCounts"]["total"] == 16
