@@ -306,3 +306,15 @@ def test_function_specs_survive_the_journal_to_resume() -> None:
         "F", HandlerRef("app", "h"), "/code", ("/layer",), (("A", "1"),), 7.0, 256, "python3.12"
     )
     assert FunctionSpec.from_json("F", spec.to_json()) == spec
+
+
+def test_the_workers_region_is_the_functions_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stepmap.environments import release, reserved_variables
+
+    spec = FunctionSpec("F", HandlerRef("app", "h"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert reserved_variables(spec, "us-east-1")["AWS_REGION"] == "eu-west-1"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert reserved_variables(spec, "us-east-1")["AWS_DEFAULT_REGION"] == "us-east-1"
+    release()
