@@ -396,3 +396,15 @@ def test_an_execution_of_a_template_can_be_redriven_with_its_functions(tmp_path:
         s.name: s.code_root for s in app.functions
     }
     assert again.functions.get("TaxFunction") == app.functions[1]
+
+
+def test_the_python_api_runs_a_template(tmp_path: Path) -> None:
+    import stepmap
+
+    app = ROOT / "examples" / "apps" / "shared-layer" / "template.yaml"
+    execution = stepmap.run(
+        input={"lines": [{"cents": 5}]}, template=app, executor="sync", state_dir=str(tmp_path)
+    )
+    assert execution.output == {"lines": 1, "total": "$0.05"}
+    with pytest.raises(InputError, match="needs a definition"):
+        stepmap.run()
