@@ -154,7 +154,7 @@ def test_wordfreq_on_ray_with_s3_equals_the_local_pool(
 
 def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_path: Path) -> None:
     """Both nodes run both functions (a Distributed Map whose children call F1 then F2): each call loads
-    its own folder's ``app`` and ``helper``, in the same Ray worker process."""
+    its own folder's ``app`` and ``helper``, in the same Ray worker process; asyncio works in them."""
     from stepmap.functions import FunctionSpec, HandlerRef
 
     functions = FunctionRegistry()
@@ -163,8 +163,14 @@ def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_
         code.mkdir()
         (code / "helper.py").write_text(f"WHO = 'helper of {folder}'\n")
         (code / "app.py").write_text(
-            "import os\nimport helper\n\n\ndef lambda_handler(event, context):\n"
-            f"    return {{**event, '{folder}': helper.WHO, '{folder}_env': os.environ.get('WHICH')}}\n"
+            "import asyncio\nimport os\nimport helper\n\n\nasync def who():\n    return helper.WHO\n\n\n"
+            "def lambda_handler(event, context):\n"
+            + (
+                "    who_am_i = asyncio.run(who())\n"  # F1 one way, F2 the other, in turn in each worker
+                if folder == "f1"
+                else "    who_am_i = asyncio.get_event_loop().run_until_complete(who())\n"
+            )
+            + f"    return {{**event, '{folder}': who_am_i, '{folder}_env': os.environ.get('WHICH')}}\n"
         )
         spec = FunctionSpec(
             folder.upper(), HandlerRef("app", "lambda_handler"), str(code), environment=(("WHICH", folder),)
