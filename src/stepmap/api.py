@@ -47,7 +47,7 @@ def table(
 
 
 def run(
-    definition: Mapping[str, Any] | str | os.PathLike[str],
+    definition: Mapping[str, Any] | str | os.PathLike[str] | None = None,
     input: Any = None,
     *,
     functions: Mapping[str, str | Callable[[Any, Any], Any]] | None = None,
@@ -58,8 +58,14 @@ def run(
     store: str | None = None,
     s3_endpoint: str | None = None,
     state_dir: str | None = None,
+    template: str | os.PathLike[str] | None = None,
+    parameter_overrides: Mapping[str, str] | None = None,
 ) -> Execution:
     """Run a state machine to completion and return its :class:`Execution`.
+
+    With ``template`` (a SAM/CloudFormation/CDK template file), ``definition`` names one of its state
+    machines (logical id or name; None when it has one) and the template's functions, buckets and tables
+    are used; ``functions`` may add or replace functions.
 
     ``definition`` is a dict, JSON text or a path to a ``.json``/``.yaml`` file. ``functions`` maps function
     names to handlers (``"module:attr"`` strings or callables). ``executor`` is ``"local"`` (a pool of worker
@@ -71,8 +77,23 @@ def run(
     default ``<state_dir>/s3``) or ``"s3://"`` (with ``s3_endpoint`` for an S3-compatible server).
     ``state_dir`` (default ``.stepmap``) holds the results tables and temporary files.
     """
+    app = None
+    source: Any = definition
+    registry: Any = functions
+    if template is not None:
+        from stepmap.functions import FunctionRegistry
+        from stepmap.service.apps import prepare_app_machine, registry_for
+        from stepmap.templates import load_template
+
+        app = load_template(os.fspath(template), parameter_overrides)
+        registry = registry_for(app, FunctionRegistry(functions))
+        source = prepare_app_machine(app, None if definition is None else str(definition))
+    elif definition is None:
+        from stepmap.errors import InputError
+
+        raise InputError("stepmap.run needs a definition, or template=")
     service = StepmapService(
-        functions=functions,
+        functions=registry,
         executor=executor,
         code_paths=tuple(code),
         clock=clock,
@@ -80,7 +101,11 @@ def run(
         s3_endpoint=s3_endpoint,
         state_dir=state_dir,
     )
-    return service.start_execution(definition, input, name=name)
+    if app is not None:
+        from stepmap.service.apps import provision
+
+        provision(service, app)
+    return service.start_execution(source, input, name=name)
 
 
 def validate(definition: Mapping[str, Any] | str | os.PathLike[str]) -> list[Problem]:

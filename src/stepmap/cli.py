@@ -120,18 +120,53 @@ def _read_input(text: str | None) -> Any:
     return parse_json(text, "--input")
 
 
+class _OrderedCommand(click.Command):
+    """Keeps the raw arguments, so that a ``--function`` can be told which ``--code`` it followed."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        ctx.meta["stepmap.args"] = list(args)
+        return super().parse_args(ctx, args)
+
+
+def _code_before_each_function(count: int) -> list[str | None]:
+    """For each --function option in order, the --code folder given before it (None: none)."""
+    ctx = click.get_current_context(silent=True)
+    raw: list[str] = ctx.meta.get("stepmap.args", []) if ctx is not None else []
+    groups: list[str | None] = []
+    current: str | None = None
+    i = 0
+    while i < len(raw) and raw[i] != "--":
+        token, value = raw[i], None
+        for option in ("--code", "--function"):
+            if token == option and i + 1 < len(raw):
+                value, i = raw[i + 1], i + 1
+            elif token.startswith(option + "="):
+                value = token[len(option) + 1 :]
+            if value is not None:
+                if option == "--code":
+                    current = value
+                else:
+                    groups.append(current)
+                break
+        i += 1
+    return groups if len(groups) == count else [None] * count
+
+
 def _registry(function: tuple[str, ...], functions: tuple[str, ...], code: tuple[str, ...]) -> Any:
-    from stepmap.functions import FunctionRegistry, add_code_paths, parse_function_option
+    from stepmap.functions import FunctionRegistry, add_code_paths, function_options
 
     add_code_paths(code)
     registry = FunctionRegistry()
     for module in functions:
         registry.register_module(module)
-    for spec in function:
+    options = []
+    for spec, group in zip(function, _code_before_each_function(len(function))):
         name, sep, target = spec.partition("=")
         if not sep:
             raise InputError(f"--function {spec!r} must look like NAME=module:attr (or NAME=DIR/app.handler)")
-        registry.add(parse_function_option(name.strip(), target, code))
+        options.append((name.strip(), target, group))
+    for function_spec in function_options(options, code):
+        registry.add(function_spec)
     return registry
 
 
@@ -233,7 +268,7 @@ def _load_app(template: str, parameter_overrides: tuple[str, ...], quiet: bool =
     return app
 
 
-@main.command()
+@main.command(cls=_OrderedCommand)
 @click.argument("definition", required=False)
 @template_options
 @click.option("--input", "input_text", metavar="JSON|@FILE", help="Execution input: JSON text or @file.json.")

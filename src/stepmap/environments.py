@@ -42,6 +42,8 @@ _saved: dict[str, str | None] = {}  # the values they replaced
 def reserved_variables(spec: FunctionSpec, region: str) -> dict[str, str]:
     """Lambda's reserved environment variables for ``spec`` (the ones a function cannot set itself)."""
     runtime = spec.runtime or f"python{sys.version_info.major}.{sys.version_info.minor}"
+    # the region the worker was configured for (a real bucket's region, say) wins over the default
+    region = _process_value("AWS_REGION") or _process_value("AWS_DEFAULT_REGION") or region
     handler = spec.handler_text or str(spec.handler)
     return {
         "AWS_LAMBDA_FUNCTION_NAME": spec.name,
@@ -57,6 +59,13 @@ def reserved_variables(spec: FunctionSpec, region: str) -> dict[str, str]:
         "LAMBDA_RUNTIME_DIR": os.path.dirname(os.path.abspath(__file__)),
         "_HANDLER": handler,
     }
+
+
+def _process_value(key: str) -> str | None:
+    """``key`` in the process's own environment (not as the function that ran last left it)."""
+    if _current is not None and key in _saved:
+        return _saved[key]
+    return os.environ.get(key)
 
 
 def _module_path(module: ModuleType) -> str | None:

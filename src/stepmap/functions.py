@@ -13,7 +13,10 @@ cross process boundaries by name, not by value.
 
 How the CLI names a function (:func:`parse_function_option`)::
 
-    NAME=module:attr             module found in exactly one --code folder: bound to it (several: an error)
+    NAME=module:attr             module found in exactly one --code folder: bound to it; found in several:
+                                 bound to the --code given just before it when every such folder has its
+                                 own --function (--code f1 --function F1=... --code f2 --function F2=...),
+                                 else an error that says how to choose
     NAME=module.function         Lambda's Handler spelling, resolved the same way
     NAME=DIR/module.function     module.py in folder DIR (the code root)
     NAME=HANDLER@DIR             HANDLER (either spelling, Lambda's package/module.function too) under DIR
@@ -41,6 +44,7 @@ __all__ = [
     "HandlerTarget",
     "add_code_paths",
     "function_name_of",
+    "function_options",
     "parse_function_option",
 ]
 
@@ -254,6 +258,46 @@ def _check_name(name: str) -> None:
         raise InputError(f"{name!r} is not a valid function name (letters, digits, '-', '_', '.')")
 
 
+def _split_option(name: str, text: str) -> tuple[HandlerRef, str]:
+    """(handler, explicit folder or "") of a ``--function`` value."""
+    target, at, root = text.rpartition("@") if "@" in text else (text, "", "")
+    if at:
+        if not root:
+            raise InputError(f"--function {name}={text}: nothing after '@' (expected a folder)")
+    elif "/" in target and ":" not in target:
+        root, _, target = target.rpartition("/")
+        root = root or "/"
+    return (HandlerRef.parse(target) if ":" in target else HandlerRef.parse_lambda(target)), root
+
+
+def function_options(
+    options: Iterable[tuple[str, str, str | None]], code_dirs: Iterable[str] = ()
+) -> list[FunctionSpec]:
+    """The functions of ``--function NAME=TEXT`` options, each with the ``--code`` folder given before it
+    on the command line (None: none was), as :func:`parse_function_option` binds them.
+
+    A module found in several ``--code`` folders is bound by command-line order only when every one of
+    those folders is followed by a ``--function`` of that module (``--code f1 --function F1=app:h --code f2
+    --function F2=app:h``): then each option says which folder it means. Otherwise it is ambiguous."""
+    options = [(n, t.strip(), g) for n, t, g in options]
+    dirs = [os.path.abspath(d) for d in code_dirs]
+    claimed: dict[str, set[str]] = {}
+    for name, text, group in options:
+        _check_name(name)
+        ref, root = _split_option(name, text)
+        if not root and group is not None:
+            claimed.setdefault(ref.module, set()).add(os.path.abspath(group))
+    specs = []
+    for name, text, group in options:
+        ref, root = _split_option(name, text)
+        found = {d for d in dirs if ref.find_in([d]) is not None}
+        mine = os.path.abspath(group) if group is not None else None
+        if not root and len(found) > 1 and mine in found and found <= claimed.get(ref.module, set()):
+            text = f"{text}@{mine}"
+        specs.append(parse_function_option(name, text, dirs))
+    return specs
+
+
 def parse_function_option(name: str, text: str, code_dirs: Iterable[str] = ()) -> FunctionSpec:
     """The function ``--function NAME=TEXT`` means (see the module docstring for the spellings).
 
@@ -262,14 +306,7 @@ def parse_function_option(name: str, text: str, code_dirs: Iterable[str] = ()) -
     says how to choose; found in none, the handler is imported from the process's import path."""
     _check_name(name)
     text = text.strip()
-    target, at, root = text.rpartition("@") if "@" in text else (text, "", "")
-    if at:
-        if not root:
-            raise InputError(f"--function {name}={text}: nothing after '@' (expected a folder)")
-    elif "/" in target and ":" not in target:
-        root, _, target = target.rpartition("/")
-        root = root or "/"
-    ref = HandlerRef.parse(target) if ":" in target else HandlerRef.parse_lambda(target)
+    ref, root = _split_option(name, text)
     if root:
         folder = os.path.abspath(root)
         if not os.path.isdir(folder):

@@ -154,7 +154,7 @@ def test_wordfreq_on_ray_with_s3_equals_the_local_pool(
 
 def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_path: Path) -> None:
     """Both nodes run both functions (a Distributed Map whose children call F1 then F2): each call loads
-    its own folder's ``app`` and ``helper``, in the same Ray worker process."""
+    its own folder's ``app`` and ``helper``, in the same Ray worker process; asyncio works in them."""
     from stepmap.functions import FunctionSpec, HandlerRef
 
     functions = FunctionRegistry()
@@ -163,8 +163,14 @@ def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_
         code.mkdir()
         (code / "helper.py").write_text(f"WHO = 'helper of {folder}'\n")
         (code / "app.py").write_text(
-            "import os\nimport helper\n\n\ndef lambda_handler(event, context):\n"
-            f"    return {{**event, '{folder}': helper.WHO, '{folder}_env': os.environ.get('WHICH')}}\n"
+            "import asyncio\nimport os\nimport helper\n\n\nasync def who():\n    return helper.WHO\n\n\n"
+            "def lambda_handler(event, context):\n"
+            + (
+                "    who_am_i = asyncio.run(who())\n"  # F1 one way, F2 the other, in turn in each worker
+                if folder == "f1"
+                else "    who_am_i = asyncio.get_event_loop().run_until_complete(who())\n"
+            )
+            + f"    return {{**event, '{folder}': who_am_i, '{folder}_env': os.environ.get('WHICH')}}\n"
         )
         spec = FunctionSpec(
             folder.upper(), HandlerRef("app", "lambda_handler"), str(code), environment=(("WHICH", folder),)
@@ -191,3 +197,32 @@ def test_two_functions_with_colliding_module_names_on_ray(ray_cluster: str, tmp_
         {"i": i, "f1": "helper of f1", "f1_env": "f1", "f2": "helper of f2", "f2_env": "f2"}
         for i in range(40)
     ]
+
+
+def test_the_issues_collision_command_on_ray(ray_cluster: str, tmp_path: Path) -> None:
+    """`stepmap run m.json --code f1 --function F1=app:lambda_handler --code f2 --function F2=...` with
+    --executor ray: each function runs its own folder's app.py."""
+    import sys
+
+    for folder in ("f1", "f2"):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "app.py").write_text(
+            f"def lambda_handler(event, context):\n    return {{**event, '{folder}': True}}\n"
+        )
+    machine = {
+        "StartAt": "A",
+        "States": {
+            "A": {"Type": "Task", "Resource": "F1", "Next": "B"},
+            "B": {"Type": "Task", "Resource": "F2", "End": True},
+        },
+    }
+    (tmp_path / "m.json").write_text(json.dumps(machine))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    result = subprocess.run(
+        [sys.executable, "-m", "stepmap.cli", "run", "m.json", "--code", "f1", "--function",
+         "F1=app:lambda_handler", "--code", "f2", "--function", "F2=app:lambda_handler",
+         "--executor", "ray", "--ray-address", ray_cluster, "--state-dir", "st", "-q"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert json.loads(result.stdout) == {"f1": True, "f2": True}

@@ -377,3 +377,34 @@ def test_yaml_without_the_decoder_installed_says_how_to_install_it(
     path = app_dir(tmp_path, "Resources:" + FUNCTION)
     with pytest.raises(InputError, match=r"pip install 'stepmap\[templates\]'"):
         load_template(str(path))
+
+
+def test_an_execution_of_a_template_can_be_redriven_with_its_functions(tmp_path: Path) -> None:
+    from stepmap.service.apps import prepare_app_machine, provision, registry_for
+    from stepmap.service.runner import StepmapService
+
+    app_path = ROOT / "examples" / "apps" / "colliding-handlers" / "template.yaml"
+    app = load_template(str(app_path))
+    service = StepmapService(
+        functions=registry_for(app), executor="sync", state_dir=str(tmp_path), journal=True
+    )
+    provision(service, app)
+    failed = service.start_execution(prepare_app_machine(app, None), {"items": {"kiwi": 1}}, name="first")
+    assert failed.status == "FAILED" and failed.error == "KeyError"  # no price for kiwis
+    again = StepmapService.for_execution("first", state_dir=str(tmp_path))
+    assert {s.name: s.code_root for s in again.functions.specs()} == {
+        s.name: s.code_root for s in app.functions
+    }
+    assert again.functions.get("TaxFunction") == app.functions[1]
+
+
+def test_the_python_api_runs_a_template(tmp_path: Path) -> None:
+    import stepmap
+
+    app = ROOT / "examples" / "apps" / "shared-layer" / "template.yaml"
+    execution = stepmap.run(
+        input={"lines": [{"cents": 5}]}, template=app, executor="sync", state_dir=str(tmp_path)
+    )
+    assert execution.output == {"lines": 1, "total": "$0.05"}
+    with pytest.raises(InputError, match="needs a definition"):
+        stepmap.run()

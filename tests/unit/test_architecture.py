@@ -71,3 +71,12 @@ def test_public_api_is_curated() -> None:
     )
     for name in stepmap.__all__:
         assert hasattr(stepmap, name)
+
+
+def test_templates_are_pure_data_in_and_out() -> None:
+    # a template becomes data (state machines, FunctionSpecs, buckets, tables); the service runs it
+    allowed = ("stepmap.errors", "stepmap.functions", "stepmap.asl", "stepmap.templates")
+    for path in _modules("templates"):
+        for name in _imports(path):
+            if name.startswith("stepmap"):
+                assert name.startswith(allowed), f"templates/{path.name} imports {name}"

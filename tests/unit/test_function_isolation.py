@@ -156,9 +156,18 @@ def test_the_cli_collision_example(apps: Path, executor: str) -> None:
     }
     (apps / "m.json").write_text(json.dumps(machine))
     common = ["--executor", executor, "--state-dir", "st", "-q"]
-    old = cli("run", "m.json", "--code", "f1", "--function", "F1=app:lambda_handler", "--code", "f2",
+    # the command: each --function follows its own --code, so each runs its own folder's app.py
+    result = cli("run", "m.json", "--code", "f1", "--function", "F1=app:lambda_handler", "--code", "f2",
+                 "--function", "F2=app:lambda_handler", *common, cwd=apps)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    assert (out["a"]["who"], out["b"]["who"]) == ("f1", "f2")
+    assert (out["a"]["helper"], out["b"]["helper"]) == ("helper of f1", "helper of f2")
+    # folders listed first, then functions: which folder each means cannot be told, so it is an error
+    old = cli("run", "m.json", "--code", "f1", "--code", "f2", "--function", "F1=app:lambda_handler",
               "--function", "F2=app:lambda_handler", *common, cwd=apps)  # fmt: skip
     assert old.returncode == 2 and "is ambiguous" in old.stderr and "Traceback" not in old.stderr
+    assert "F1=app:lambda_handler@f1" in old.stderr
     for forms in (
         ["F1=f1/app.lambda_handler", "F2=f2/app.lambda_handler"],
         ["F1=app:lambda_handler@f1", "F2=app.lambda_handler@f2"],
@@ -306,3 +315,27 @@ def test_function_specs_survive_the_journal_to_resume() -> None:
         "F", HandlerRef("app", "h"), "/code", ("/layer",), (("A", "1"),), 7.0, 256, "python3.12"
     )
     assert FunctionSpec.from_json("F", spec.to_json()) == spec
+
+
+def test_the_workers_region_is_the_functions_region(monkeypatch: pytest.MonkeyPatch) -> None:
+    from stepmap.environments import release, reserved_variables
+
+    spec = FunctionSpec("F", HandlerRef("app", "h"))
+    monkeypatch.setenv("AWS_REGION", "eu-west-1")
+    assert reserved_variables(spec, "us-east-1")["AWS_REGION"] == "eu-west-1"
+    monkeypatch.delenv("AWS_REGION")
+    monkeypatch.delenv("AWS_DEFAULT_REGION", raising=False)
+    assert reserved_variables(spec, "us-east-1")["AWS_DEFAULT_REGION"] == "us-east-1"
+    release()
+
+
+def test_command_line_order_binds_only_when_every_candidate_folder_is_claimed(apps: Path) -> None:
+    from stepmap.functions import function_options
+
+    f1, f2 = str(apps / "f1"), str(apps / "f2")
+    specs = function_options([("F1", "app:lambda_handler", f1), ("F2", "app.lambda_handler", f2)], [f1, f2])
+    assert [s.code_root for s in specs] == [f1, f2]
+    with pytest.raises(InputError, match="ambiguous"):
+        function_options([("F1", "app:lambda_handler", f2), ("F2", "app:lambda_handler", f2)], [f1, f2])
+    with pytest.raises(InputError, match="ambiguous"):
+        function_options([("F1", "app:lambda_handler", None)], [f1, f2])

@@ -424,6 +424,8 @@ class _Reader:
         ):
             if ignored in props and (ignored != "Events" or props[ignored]):
                 self.notes.append(f"state machine {logical_id}: {ignored} ignored locally")
+        if kind == "EXPRESS":
+            self.notes.append(f"state machine {logical_id}: EXPRESS runs with STANDARD semantics locally")
         name = self.stack.get_att(logical_id, "Name", where)
         return TemplateStateMachine(
             logical_id, name, definition, "EXPRESS" if kind == "EXPRESS" else "STANDARD"
