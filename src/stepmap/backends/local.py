@@ -43,14 +43,17 @@ def _context() -> multiprocessing.context.BaseContext:
     return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
 
 
-def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...]) -> None:
+def _init_worker(code_paths: tuple[str, ...], env: tuple[tuple[str, str], ...], parent: int) -> None:
+    # A forked worker holds its own copy of the pool's pipes, so it never sees them close when the
+    # coordinator is killed: watch the parent instead, and leave with it. ``parent`` is the coordinator's
+    # pid as the coordinator knew it: a worker forked just before the coordinator died already has another
+    # parent here (init), and must not take that one for its coordinator.
+    if os.getppid() != parent:
+        os._exit(0)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ.update(dict(env))
     add_code_paths(code_paths)
     runtime.arm_watchdog()
-    # A forked worker holds its own copy of the pool's pipes, so it never sees them close when the
-    # coordinator is killed: watch the parent instead, and leave with it.
-    parent = os.getppid()
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True, name="stepmap-watchdog").start()
 
 
@@ -69,7 +72,7 @@ class _Worker:
             max_workers=1,
             mp_context=_context(),
             initializer=_init_worker,
-            initargs=(pool.code_paths, pool.env),
+            initargs=(pool.code_paths, pool.env, os.getpid()),
         )
         self.process: Any = None  # the multiprocessing.Process, known once the first call started it
 
