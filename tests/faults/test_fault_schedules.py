@@ -160,6 +160,15 @@ def _mount(path: Path, options: str) -> bool:
     return done.returncode == 0
 
 
+def _ended_since(before: dict[str, Any] | None, after: dict[str, Any] | None) -> bool:
+    """Did an attempt end between two looks at the journal (a run, a resume or a redrive)?"""
+    if after is None or after["status"] == "RUNNING":
+        return False
+    if before is None or before["status"] == "RUNNING":
+        return True
+    return bool(after["redrive_count"] > before["redrive_count"])
+
+
 def _children(pid: int) -> list[int]:
     try:
         text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
@@ -247,6 +256,7 @@ class Runner:
         )  # fmt: skip
         events = list(self.s.events)
         for _ in range(30):
+            before = Journal(str(self.state_dir / "journal.sqlite")).find("sched")
             process = self.popen(command)
             self.log.append(" ".join(command[3:5]))
             kind, delay = events.pop(0) if events else ("none", 0.0)
@@ -276,8 +286,10 @@ class Runner:
                 if found is not None and found["status"] == "RUNNING":
                     self.happened["resume"] += 1
                     command = self.cli("resume", "sched", "--quiet")
-                # else killed before its run or redrive was journaled: the same command again
-                continue
+                    continue
+                if not _ended_since(before, found):
+                    continue  # killed before its run or redrive was journaled: the same command again
+                # else the attempt had ended before the kill: as if the process had exited
             if not ended and kind == "kill_worker":
                 workers = _children(process.pid)
                 if workers:

@@ -280,3 +280,40 @@ def test_a_redrive_that_dies_at_once_then_a_stop_keep_the_history_whole(
         "ExecutionStarted", "ExecutionFailed", "ExecutionRedriven", "ExecutionAborted",
         "ExecutionRedriven", "ExecutionFailed",
     ]  # fmt: skip
+
+
+def test_a_map_run_whose_coordinator_died_is_redriven_with_its_failed_children(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from stepmap.functions import FunctionRegistry
+    from stepmap.interpreter.distributed.scheduler import MapRunScheduler
+    from stepmap.service.runner import StepmapService
+
+    n = 200
+    store_dir, state_dir, runs = setup_store(tmp_path, n)
+    (runs / "fail-5").write_text("")
+    functions = FunctionRegistry({"counted": "tests.faults.fault_handlers:counted"})
+    service = StepmapService(
+        functions=functions, store=str(store_dir), state_dir=str(state_dir), journal=True, executor="sync"
+    )
+    finish = MapRunScheduler._finish
+
+    def dies_past_child_ten(self: MapRunScheduler, *args: Any) -> Any:
+        out = finish(self, *args)
+        if self.emitted_upto > 10:
+            raise SystemExit(137)  # the coordinator is killed with child 5 failed and tolerated
+        return out
+
+    with monkeypatch.context() as patch:
+        patch.setattr(MapRunScheduler, "_finish", dies_past_child_ten)
+        with pytest.raises(SystemExit):
+            service.start_execution(
+                no_writer(dmap_definition("durable", tolerated=1)), {"dir": str(runs), "sleep": 0}, name="d"
+            )
+    with sqlite3.connect(state_dir / "journal.sqlite") as db:
+        db.execute("UPDATE executions SET owner='nowhere:999999999:1', heartbeat=0")
+    assert StepmapService.for_execution("d", state_dir=str(state_dir)).stop("d")["status"] == "ABORTED"
+    (runs / "fail-5").unlink()  # the cause is fixed
+    done = StepmapService.for_execution("d", state_dir=str(state_dir)).redrive("d")
+    assert done.status == "SUCCEEDED", (done.error, done.cause)
+    check(output_ids(done.output), n, "SUCCEEDED", ordered=True)  # child 5 ran again, and succeeded

@@ -216,7 +216,11 @@ class DistributedMap:
             return previous["result"]  # it finished before the coordinator stopped: its result stands
         # A Map Run that failed or was stopped is redriven when its execution is (a new redrive count);
         # a resume that finds it failed fails the same way again.
-        redrive = previous is not None and previous["status"] != "RUNNING"
+        # So is one left RUNNING by a coordinator that died, when its execution (stopped or failed since)
+        # is redriven: its failed children run again too, as after a stop by a live coordinator.
+        redrive = previous is not None and (
+            previous["status"] != "RUNNING" or run.redrive_count > previous.get("execution_redrive_count", 0)
+        )
         if (
             redrive
             and previous is not None
