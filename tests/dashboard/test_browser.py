@@ -21,7 +21,14 @@ import pytest
 from stepmap.endpoints import EndpointContext, build_server
 from stepmap.service.runner import StepmapService
 from tests.dashboard.browser import chromium, png_is_not_blank
-from tests.dashboard.workflows import HOSTILE_NAME, distributed_map, functions, hostile_execution, items
+from tests.dashboard.workflows import (
+    HOSTILE_NAME,
+    distributed_map,
+    functions,
+    hostile_execution,
+    items,
+    where,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +46,7 @@ def driver() -> Iterator[Any]:
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (tmp_path / "s3" / "results").mkdir(parents=True)
-    ctx = EndpointContext.from_options(state_dir=str(tmp_path))
+    ctx = EndpointContext.from_options(**where(tmp_path))
     with build_server(ctx) as server:
         yield server.url, tmp_path
 
@@ -73,7 +80,7 @@ def test_watch_a_distributed_map_live(driver: Any, served: tuple[str, Path]) -> 
     driver.get(url + "/")
     _wait(driver, lambda d: "No executions" in d.find_element(By.ID, "main").text)
 
-    service = StepmapService(functions=functions(), executor="sync", state_dir=str(state_dir), journal=True)
+    service = StepmapService(functions=functions(), executor="sync", journal=True, **where(state_dir))
     result: dict[str, Any] = {}
     runner = threading.Thread(
         target=lambda: result.update(
