@@ -202,6 +202,12 @@ def test_hostile_content_is_shown_as_text(driver: Any, served: tuple[str, Path])
     assert not driver.find_elements(By.CSS_SELECTOR, "#main img, #main script, #main b")
     driver.get(url + "/#/?name=hostile")
     assert _css(driver, "#executions a").text == "hostile"
+    # the state machines page, and the hostile machine's definition drawn
+    driver.get(url + "/#/state-machines")
+    _wait(driver, lambda d: d.find_elements(By.LINK_TEXT, "evil"))[0].click()
+    drawn = _css(driver, ".node:not(.start)")
+    assert drawn.get_attribute("data-state") == HOSTILE_NAME
+    assert driver.execute_script("return window.__pwned") is None
     # the page asked for nothing but its own origin (no CDN)
     resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(url + "/") for r in resources), resources
