@@ -412,7 +412,11 @@ def stop(execution: str, state_dir: str | None) -> None:
 
 @main.command()
 @click.option(
-    "--port", type=int, default=4566, show_default=True, help="Port to listen on (0: any free port)."
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=4566,
+    show_default=True,
+    help="Port to listen on (0: any free port).",
 )
 @click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address to bind; not loopback needs --token."

@@ -311,7 +311,6 @@ def test_an_expired_presigned_url_is_refused(endpoint: EndpointServer, s3: Any, 
 
 
 def test_virtual_host_style(endpoint: EndpointServer, bucket: str) -> None:
-    s3v = s3_client(endpoint.url.replace("127.0.0.1", "localhost"), s3={"addressing_style": "virtual"})
     # bkt.localhost does not resolve everywhere: send the Host header by hand, as a client would.
     status, _, _ = raw(
         endpoint, "PUT", "/dir/v.txt", b"virtual", {"Host": f"{bucket}.localhost:{endpoint.port}"}
@@ -321,7 +320,6 @@ def test_virtual_host_style(endpoint: EndpointServer, bucket: str) -> None:
     assert (status, body) == (200, b"virtual")
     status, _, body = raw(endpoint, "GET", "/?list-type=2", headers={"Host": f"{bucket}.s3.amazonaws.com"})
     assert status == 200 and b"<Key>dir/v.txt</Key>" in body
-    assert s3v.meta.config.s3["addressing_style"] == "virtual"
 
 
 # -- bad input ----------------------------------------------------------------------------------------
@@ -407,6 +405,7 @@ def aws(endpoint: EndpointServer, env: dict[str, str], *args: str) -> str:
     return out.stdout
 
 
+@pytest.mark.slow  # ~10 runs of the AWS CLI, 1-2 s each; `aws s3 ls` also runs in test_handlers
 def test_aws_cli_cp_ls_sync(
     endpoint: EndpointServer, s3: Any, cli_env: dict[str, str], tmp_path: Path
 ) -> None:
@@ -429,6 +428,10 @@ def test_aws_cli_cp_ls_sync(
     big.write_bytes(os.urandom(9 * 1024 * 1024))  # over the CLI's 8 MiB multipart threshold
     aws(endpoint, cli_env, "s3", "cp", str(big), "s3://cli/big.bin")
     assert s3.get_object(Bucket="cli", Key="big.bin")["Body"].read() == big.read_bytes()
+    aws(endpoint, cli_env, "s3", "mv", "s3://cli/single/x.txt", "s3://cli/moved/x.txt")
+    aws(endpoint, cli_env, "s3", "rm", "--recursive", "s3://cli/synced")
+    listing = aws(endpoint, cli_env, "s3", "ls", "--recursive", "s3://cli/")
+    assert [line.split()[-1] for line in listing.splitlines()] == ["big.bin", "moved/x.txt"]
 
 
 def test_pyarrow_s3_filesystem_reads_and_writes_parquet(
@@ -525,3 +528,65 @@ def test_delimiter_listing_past_a_big_folder(s3: Any, bucket: str, store_root: P
         + [o["Key"] for o in p.get("Contents", [])]
     ]
     assert seen == ["a", "big-file", "big/", "big0/", "c"]
+
+
+def test_conditional_writes(s3: Any, bucket: str) -> None:
+    first = s3.put_object(Bucket=bucket, Key="lock", Body=b"1", IfNoneMatch="*")["ETag"]
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"2", IfNoneMatch="*")
+    assert code(info) == "PreconditionFailed"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="lock", Body=b"3", IfMatch='"0123"')
+    assert code(info) == "PreconditionFailed"
+    s3.put_object(Bucket=bucket, Key="lock", Body=b"4", IfMatch=first)
+    assert s3.get_object(Bucket=bucket, Key="lock")["Body"].read() == b"4"
+    with pytest.raises(ClientError) as info:
+        s3.put_object(Bucket=bucket, Key="missing", Body=b"5", IfMatch=first)
+    assert code(info) == "NoSuchKey"
+
+
+def test_concurrent_clients_see_whole_objects(endpoint: EndpointServer, bucket: str) -> None:
+    import threading
+
+    versions = [bytes([i]) * (256 * 1024 + i) for i in range(4)]
+    errors: list[str] = []
+
+    def work(n: int) -> None:
+        client = s3_client(endpoint.url)
+        for i in range(15):
+            try:
+                if (n + i) % 2:
+                    client.put_object(Bucket=bucket, Key="shared", Body=versions[(n + i) % 4])
+                else:
+                    body = client.get_object(Bucket=bucket, Key="shared")["Body"].read()
+                    if body not in versions:
+                        errors.append(f"torn read of {len(body)} bytes")
+            except ClientError as exc:
+                if exc.response["Error"]["Code"] != "NoSuchKey":
+                    errors.append(str(exc))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert s3_client(endpoint.url).get_object(Bucket=bucket, Key="shared")["Body"].read() in versions
+
+
+def test_list_parts_and_uploads(s3: Any, bucket: str) -> None:
+    first = s3.create_multipart_upload(Bucket=bucket, Key="logs/a")["UploadId"]
+    second = s3.create_multipart_upload(Bucket=bucket, Key="other")["UploadId"]
+    for n in (1, 2, 3):
+        s3.upload_part(Bucket=bucket, Key="logs/a", UploadId=first, PartNumber=n, Body=b"x" * n)
+    parts = s3.list_parts(Bucket=bucket, Key="logs/a", UploadId=first)
+    assert [(p["PartNumber"], p["Size"]) for p in parts["Parts"]] == [(1, 1), (2, 2), (3, 3)]
+    page = s3.list_parts(Bucket=bucket, Key="logs/a", UploadId=first, MaxParts=2)
+    assert page["IsTruncated"] and page["NextPartNumberMarker"] == 2
+    uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
+    assert [(u["Key"], u["UploadId"]) for u in uploads] == [("logs/a", first), ("other", second)]
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket, Prefix="logs/")["Uploads"]] == [
+        "logs/a"
+    ]
+    s3.abort_multipart_upload(Bucket=bucket, Key="other", UploadId=second)
+    assert [u["Key"] for u in s3.list_multipart_uploads(Bucket=bucket)["Uploads"]] == ["logs/a"]

@@ -38,6 +38,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, BinaryIO, cast
 from urllib.parse import parse_qs
 
+from stepmap.endpoints.bodies import AwsChunked, Body, HttpChunked, Limited, send_file
 from stepmap.endpoints.protocol import (
     JSON_CONTENT_TYPE,
     AwsJsonError,
@@ -395,10 +396,10 @@ class _Handler(BaseHTTPRequestHandler):
         return length
 
     # -- REST bodies ----------------------------------------------------------------------------
-    def _body_reader(self) -> tuple[_Body, int | None]:
+    def _body_reader(self) -> tuple[Body, int | None]:
         headers = self.headers
         if "chunked" in (headers.get("Transfer-Encoding") or "").lower():
-            raw: Any = _HttpChunked(self.rfile)
+            raw: Any = HttpChunked(self.rfile)
             declared = None
         else:
             try:
@@ -409,12 +410,12 @@ class _Handler(BaseHTTPRequestHandler):
             if declared < 0:
                 self.close_connection = True
                 raise RestError("InvalidArgument", "invalid Content-Length", 400)
-            raw = _Limited(self.rfile, declared)
+            raw = Limited(self.rfile, declared)
         length = declared
         if "aws-chunked" in (headers.get("Content-Encoding") or "").lower() or (
             (headers.get("x-amz-content-sha256") or "").startswith("STREAMING-")
         ):
-            raw = _AwsChunked(raw)
+            raw = AwsChunked(raw)
             try:
                 length = int(headers.get("x-amz-decoded-content-length") or "")
             except ValueError:
@@ -424,9 +425,9 @@ class _Handler(BaseHTTPRequestHandler):
             raise RestError(
                 "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400
             )
-        return _Body(raw, MAX_REST_BODY), length
+        return Body(raw, MAX_REST_BODY), length
 
-    def _finish_body(self, body: _Body) -> None:
+    def _finish_body(self, body: Body) -> None:
         """Read what the service left of the body, so the connection can serve the next request."""
         try:
             left = body.drain(_DRAIN_LIMIT)
@@ -480,175 +481,9 @@ class _Handler(BaseHTTPRequestHandler):
                 self.wfile.write(body)
             elif length:
                 self.wfile.flush()
-                _send_file(self.connection, body, length)
+                send_file(self.connection, body, length)
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         finally:
             if not isinstance(body, bytes | bytearray):
                 body.close()
-
-
-def _send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
-    """Send ``length`` bytes of ``f`` from its position: ``sendfile`` for real files, else a copy."""
-    try:
-        f.fileno()
-    except (OSError, AttributeError, ValueError):
-        while length > 0:
-            chunk = f.read(min(length, 1 << 20))
-            if not chunk:
-                raise ConnectionResetError("the object ended early") from None
-            sock.sendall(chunk)
-            length -= len(chunk)
-        return
-    sent = sock.sendfile(f, f.tell(), length)
-    if sent != length:
-        raise ConnectionResetError("the object ended early")
-
-
-class _Limited:
-    """At most ``length`` bytes of a stream."""
-
-    def __init__(self, raw: Any, length: int) -> None:
-        self.raw = raw
-        self.left = length
-
-    def read(self, n: int = -1) -> bytes:
-        if self.left <= 0:
-            return b""
-        n = self.left if n < 0 else min(n, self.left)
-        data = self.raw.read(n)
-        if len(data) < n:
-            raise RestError(
-                "IncompleteBody",
-                "You did not provide the number of bytes specified by the Content-Length HTTP header.",
-                400,
-            )
-        self.left -= len(data)
-        return data
-
-
-class _HttpChunked:
-    """The payload of an HTTP/1.1 ``Transfer-Encoding: chunked`` body."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.chunk_left = 0
-        self.done = False
-
-    def read(self, n: int = -1) -> bytes:
-        out = bytearray()
-        while not self.done and (n < 0 or len(out) < n):
-            if self.chunk_left == 0:
-                line = self.raw.readline(4096)
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise RestError("IncompleteBody", "malformed chunked request body", 400) from None
-                if size == 0:
-                    while self.raw.readline(4096) not in (b"\r\n", b"\n", b""):
-                        pass  # trailers
-                    self.done = True
-                    break
-                self.chunk_left = size
-            want = self.chunk_left if n < 0 else min(self.chunk_left, n - len(out))
-            data = self.raw.read(want)
-            if len(data) < want:
-                raise RestError("IncompleteBody", "the chunked request body ended early", 400)
-            out += data
-            self.chunk_left -= len(data)
-            if self.chunk_left == 0:
-                self.raw.readline(4096)  # CRLF after the chunk
-        return bytes(out)
-
-
-class _AwsChunked:
-    """The payload of an ``aws-chunked`` body: ``<hex size>[;chunk-signature=...]\\r\\n<data>\\r\\n``
-    chunks, a zero-size chunk, then optional trailers (``x-amz-checksum-*``)."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.chunk_left = 0
-        self.done = False
-        self.trailers: dict[str, str] = {}
-
-    def _line(self) -> bytes:
-        line = bytearray()
-        while not line.endswith(b"\n"):
-            c = self.raw.read(1)
-            if not c:
-                break
-            line += c
-            if len(line) > 8192:
-                raise RestError("IncompleteBody", "malformed aws-chunked request body", 400)
-        return bytes(line)
-
-    def read(self, n: int = -1) -> bytes:
-        out = bytearray()
-        while not self.done and (n < 0 or len(out) < n):
-            if self.chunk_left == 0:
-                line = self._line()
-                try:
-                    size = int(line.split(b";", 1)[0].strip(), 16)
-                except ValueError:
-                    raise RestError("IncompleteBody", "malformed aws-chunked request body", 400) from None
-                if size == 0:
-                    while True:
-                        trailer = self._line().strip()
-                        if not trailer:
-                            break
-                        name, _, value = trailer.decode("latin-1").partition(":")
-                        self.trailers[name.strip().lower()] = value.strip()
-                    self.done = True
-                    break
-                self.chunk_left = size
-            want = self.chunk_left if n < 0 else min(self.chunk_left, n - len(out))
-            data = self.raw.read(want)
-            if len(data) < want:
-                raise RestError("IncompleteBody", "the aws-chunked request body ended early", 400)
-            out += data
-            self.chunk_left -= len(data)
-            if self.chunk_left == 0:
-                self._line()  # CRLF after the chunk
-        return bytes(out)
-
-
-class _Body:
-    """The body a REST service reads: a binary stream of the decoded payload, at most ``limit`` bytes."""
-
-    def __init__(self, raw: Any, limit: int) -> None:
-        self.raw = raw
-        self.limit = limit
-        self.seen = 0
-
-    @property
-    def trailers(self) -> Mapping[str, str]:
-        return getattr(self.raw, "trailers", {})
-
-    def read(self, n: int = -1) -> bytes:
-        data: bytes = self.raw.read(n)
-        self.seen += len(data)
-        if self.seen > self.limit:
-            raise RestError(
-                "EntityTooLarge", "Your proposed upload exceeds the maximum allowed object size.", 400
-            )
-        return data
-
-    def readinto(self, buffer: Any) -> int:
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def drain(self, limit: int) -> bool:
-        """Read and drop up to ``limit`` more bytes; True when some are still left."""
-        while limit > 0:
-            data = self.raw.read(min(limit, 1 << 16))
-            if not data:
-                return False
-            limit -= len(data)
-        return bool(self.raw.read(1))
-
-    def close(self) -> None:
-        pass
-
-    def readable(self) -> bool:
-        return True
