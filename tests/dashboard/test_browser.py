@@ -52,9 +52,12 @@ def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 
 def _wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    # a refresh may replace an element between finding and reading it: look again
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(condition)
 
 
 def _css(driver: Any, selector: str) -> Any:
@@ -203,8 +206,10 @@ def test_hostile_content_is_shown_as_text(driver: Any, served: tuple[str, Path])
     driver.get(url + "/#/?name=hostile")
     assert _css(driver, "#executions a").text == "hostile"
     # the state machines page, and the hostile machine's definition drawn
-    driver.get(url + "/#/state-machines")
+    driver.get(url + "/#/state-machines")  # same document: wait for the new view, not the old one's links
+    _wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "State machines")
     _wait(driver, lambda d: d.find_elements(By.LINK_TEXT, "evil"))[0].click()
+    _wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "State machine evil")
     drawn = _css(driver, ".node:not(.start)")
     assert drawn.get_attribute("data-state") == HOSTILE_NAME
     assert driver.execute_script("return window.__pwned") is None
