@@ -45,6 +45,7 @@ chromium:
 slow: $(BIN)/.installed chromium
 	$(BIN)/pytest -q -m "slow or faults or ray or browser"
 	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
+	$(BIN)/python benchmarks/dashboard.py --quick --out benchmarks/out/dashboard-smoke.json
 	$(BIN)/python benchmarks/bench_endpoints.py --quick
 	$(BIN)/python benchmarks/bench_dynamodb.py --items 200
 	$(BIN)/python benchmarks/api.py --quick

@@ -20,7 +20,14 @@ from stepmap.dashboard.states import derive_states
 from stepmap.endpoints import EndpointContext, build_server
 from stepmap.journal import Journal
 from stepmap.service.runner import StepmapService
-from tests.dashboard.workflows import HOSTILE_TEXT, distributed_map, functions, hostile_execution, items
+from tests.dashboard.workflows import (
+    HOSTILE_TEXT,
+    distributed_map,
+    functions,
+    hostile_execution,
+    items,
+    where,
+)
 
 
 def _get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
@@ -43,7 +50,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A state directory with one finished Distributed Map execution (30 items, 3 fail) and a hostile one."""
     state_dir = tmp_path_factory.mktemp("state")
     (state_dir / "s3" / "results").mkdir(parents=True)
-    service = StepmapService(functions=functions(), executor="sync", state_dir=str(state_dir), journal=True)
+    service = StepmapService(functions=functions(), executor="sync", journal=True, **where(state_dir))
     execution = service.start_execution(distributed_map(), items(30), name="dmap")
     assert execution.status == "FAILED" and execution.error == "ReportFailed"
     hostile_execution(state_dir)
@@ -52,7 +59,7 @@ def ran(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def url(ran: Path) -> Any:
-    ctx = EndpointContext.from_options(state_dir=str(ran))
+    ctx = EndpointContext.from_options(**where(ran))
     with build_server(ctx) as server:
         yield server.url
 
@@ -250,7 +257,7 @@ def test_state_machines_with_their_definitions(url: str) -> None:
 
 
 def test_a_token_guards_the_dashboard(ran: Path) -> None:
-    ctx = EndpointContext.from_options(state_dir=str(ran))
+    ctx = EndpointContext.from_options(**where(ran))
     with build_server(ctx, token="s3cret") as server:
         assert _get(server.url + "/ui/api/executions")[0] == 403
         status, headers, _ = _get(server.url + "/?token=s3cret")

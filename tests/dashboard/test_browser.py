@@ -21,7 +21,14 @@ import pytest
 from stepmap.endpoints import EndpointContext, build_server
 from stepmap.service.runner import StepmapService
 from tests.dashboard.browser import chromium, png_is_not_blank
-from tests.dashboard.workflows import HOSTILE_NAME, distributed_map, functions, hostile_execution, items
+from tests.dashboard.workflows import (
+    HOSTILE_NAME,
+    distributed_map,
+    functions,
+    hostile_execution,
+    items,
+    where,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -39,15 +46,18 @@ def driver() -> Iterator[Any]:
 @pytest.fixture()
 def served(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     (tmp_path / "s3" / "results").mkdir(parents=True)
-    ctx = EndpointContext.from_options(state_dir=str(tmp_path))
+    ctx = EndpointContext.from_options(**where(tmp_path))
     with build_server(ctx) as server:
         yield server.url, tmp_path
 
 
 def _wait(driver: Any, condition: Any, timeout: float = 60) -> Any:
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout, poll_frequency=0.1).until(condition)
+    # a refresh may replace an element between finding and reading it: look again
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, poll_frequency=0.1, ignored_exceptions=ignored).until(condition)
 
 
 def _css(driver: Any, selector: str) -> Any:
@@ -73,7 +83,7 @@ def test_watch_a_distributed_map_live(driver: Any, served: tuple[str, Path]) -> 
     driver.get(url + "/")
     _wait(driver, lambda d: "No executions" in d.find_element(By.ID, "main").text)
 
-    service = StepmapService(functions=functions(), executor="sync", state_dir=str(state_dir), journal=True)
+    service = StepmapService(functions=functions(), executor="sync", journal=True, **where(state_dir))
     result: dict[str, Any] = {}
     runner = threading.Thread(
         target=lambda: result.update(
@@ -195,6 +205,14 @@ def test_hostile_content_is_shown_as_text(driver: Any, served: tuple[str, Path])
     assert not driver.find_elements(By.CSS_SELECTOR, "#main img, #main script, #main b")
     driver.get(url + "/#/?name=hostile")
     assert _css(driver, "#executions a").text == "hostile"
+    # the state machines page, and the hostile machine's definition drawn
+    driver.get(url + "/#/state-machines")  # same document: wait for the new view, not the old one's links
+    _wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "State machines")
+    _wait(driver, lambda d: d.find_elements(By.LINK_TEXT, "evil"))[0].click()
+    _wait(driver, lambda d: d.find_element(By.TAG_NAME, "h1").text == "State machine evil")
+    drawn = _css(driver, ".node:not(.start)")
+    assert drawn.get_attribute("data-state") == HOSTILE_NAME
+    assert driver.execute_script("return window.__pwned") is None
     # the page asked for nothing but its own origin (no CDN)
     resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
     assert resources and all(r.startswith(url + "/") for r in resources), resources

@@ -14,6 +14,12 @@ HOSTILE_TEXT = "<script>window.__pwned=3</script><b>not bold</b>"
 BIG = 10 * 1024 * 1024
 
 
+def where(state_dir: Path) -> dict[str, str]:
+    """The state directory and its store, given explicitly: other tests in the same worker may have left
+    ``STEPMAP_STORE`` or ``STEPMAP_S3_ENDPOINT`` in the environment, which the service would read."""
+    return {"state_dir": str(state_dir), "store": str(state_dir / "s3")}
+
+
 def functions() -> FunctionRegistry:
     return FunctionRegistry(
         {"work": "tests.dashboard.handlers:work", "report": "tests.dashboard.handlers:report"}

@@ -1,9 +1,10 @@
 """``stepmap run --open``: the dashboard of one run, on an ephemeral loopback port, while it runs.
 
 :func:`dashboard_for_run` uses the run's endpoint server (which serves the dashboard beside the AWS
-endpoints its handlers call), or starts one over the run's state directory, prints the URL of the execution's page on stderr, and opens a browser only when there is a
-display to show it on. When the run ends it keeps serving until Ctrl-C if stdin is a terminal (someone is
-looking); otherwise it stops with the run.
+endpoints its handlers call), or starts one over the run's state directory; it prints the URL of the
+execution's page on stderr and opens a browser only when there is a display to show it on. When the run
+ends it keeps serving until Ctrl-C if stdin is a terminal (someone is looking); otherwise it stops with
+the run.
 """
 
 from __future__ import annotations
