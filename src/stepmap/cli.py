@@ -473,6 +473,35 @@ def serve(
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
 
 
+@main.command(name="messages")
+@click.option("--queue", default=None, help="Only the messages of this SQS queue (name, URL or ARN).")
+@click.option("--topics", is_flag=True, help="List what was published to SNS topics instead.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def messages(queue: str | None, topics: bool, state_dir: str | None) -> None:
+    """List the SQS messages (or SNS publications) workflows and handlers sent, oldest first."""
+    store = _message_store(state_dir)
+    _print_json(store.publications() if topics else store.messages(queue))
+
+
+@main.command(name="events")
+@click.option("--bus", default=None, help="Only the events put on this event bus.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def events(bus: str | None, state_dir: str | None) -> None:
+    """List the EventBridge events workflows and handlers put, oldest first."""
+    _print_json(_message_store(state_dir).events(bus))
+
+
+def _message_store(state_dir: str | None) -> Any:
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+    if not os.path.exists(os.path.join(directory, "messages.sqlite")):
+        _fail(f"no messages in {directory!r} yet: run a workflow that sends some first (or pass --state-dir)")
+    return MessageStore(directory)
+
+
 def _send_task(state_dir: str | None, token: str, answer: dict[str, Any]) -> None:
     import os
 

@@ -82,6 +82,13 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "lambda": (frozenset({"invoke"}), frozenset({"waitForTaskToken"})),
     "states": (frozenset({"startExecution"}), frozenset({None, "sync", "sync:2"})),
     "activity": (None, frozenset({None})),
+    # SNS, SQS, EventBridge over the state directory's message store (stepmap.integrations.messaging)
+    "sns": (frozenset({"publish"}), frozenset({None})),
+    "sqs": (frozenset({"sendMessage"}), frozenset({None})),
+    "events": (frozenset({"putEvents"}), frozenset({None})),
+    "aws-sdk:sns": (frozenset({"publish"}), frozenset({None})),
+    "aws-sdk:sqs": (frozenset({"sendMessage"}), frozenset({None})),
+    "aws-sdk:eventbridge": (frozenset({"putEvents"}), frozenset({None})),
 }
 
 

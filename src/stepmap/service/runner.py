@@ -221,6 +221,9 @@ class StepmapService:
             from stepmap.service.callbacks import register_callbacks
 
             self.task_tokens = register_callbacks(self._integrations, self)  # .waitForTaskToken
+            from stepmap.integrations.messaging import register_messaging
+
+            register_messaging(self._integrations, self.env["STEPMAP_STATE_DIR"])  # SNS, SQS, EventBridge
         return self._integrations
 
     def aws_endpoint_url(self) -> str:
