@@ -155,6 +155,16 @@ class MessageStore:
         )
         return cur.rowcount > 0
 
+    def change_visibility(self, queue: str, receipt: str, timeout: float) -> bool:
+        cur = self._db().execute(
+            "UPDATE messages SET visible = ? WHERE queue = ? AND receipt = ? AND deleted = 0",
+            (time.time() + timeout, queue_name_of(queue), receipt),
+        )
+        return cur.rowcount > 0
+
+    def purge(self, queue: str) -> None:
+        self._db().execute("UPDATE messages SET deleted = 1 WHERE queue = ?", (queue_name_of(queue),))
+
     def messages(self, queue: str | None = None) -> list[dict[str, Any]]:
         """Every message sent (deleted ones too, marked), oldest first: what `stepmap messages` lists."""
         sql = "SELECT queue, id, body, attributes, sent, receives, deleted, source FROM messages"
