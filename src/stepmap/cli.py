@@ -491,6 +491,27 @@ def events(bus: str | None, state_dir: str | None) -> None:
     _print_json(_message_store(state_dir).events(bus))
 
 
+@main.command(name="subscribe")
+@click.argument("topic_arn")
+@click.argument("queue")
+@click.option("--raw", is_flag=True, help="RawMessageDelivery: the message itself, not SNS's JSON envelope.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def subscribe(topic_arn: str, queue: str, raw: bool, state_dir: str | None) -> None:
+    """Subscribe the SQS QUEUE (name, URL or ARN) to the SNS topic TOPIC_ARN: what workflows publish to
+    the topic is delivered to the queue."""
+    import os
+
+    from stepmap.storage.messages import MessageStore, queue_name_of
+
+    if not topic_arn.startswith("arn:") or ":sns:" not in topic_arn:
+        _fail(f"{topic_arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+    store = MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap")
+    name = queue_name_of(queue)
+    store.create_queue(name)
+    arn = store.subscribe(topic_arn, "sqs", f"arn:aws:sqs:{store.region}:{store.account}:{name}", raw=raw)
+    _print_json({"SubscriptionArn": arn})
+
+
 def _message_store(state_dir: str | None) -> Any:
     import os
 

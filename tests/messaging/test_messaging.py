@@ -126,6 +126,10 @@ def test_receive_and_delete_hide_and_remove_messages(tmp_path: Path) -> None:
 
 def test_the_cli_lists_messages_and_events(tmp_path: Path) -> None:
     (tmp_path / "notify.asl.json").write_text(json.dumps(NOTIFY))
+    subscribed = stepmap("subscribe", TOPIC, "audit", "--raw", "--state-dir", "st", cwd=tmp_path)
+    assert subscribed.returncode == 0, subscribed.stderr
+    bad = stepmap("subscribe", "not-a-topic", "audit", "--state-dir", "st", cwd=tmp_path)
+    assert bad.returncode == 2 and "not an SNS topic ARN" in bad.stderr
     result = stepmap(
         "run",
         "notify.asl.json",
@@ -139,7 +143,11 @@ def test_the_cli_lists_messages_and_events(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     listed = stepmap("messages", "--state-dir", "st", cwd=tmp_path)
-    assert [m["body"] for m in json.loads(listed.stdout)] == ['{"id":1}']
+    assert [(m["queue"], m["body"]) for m in json.loads(listed.stdout)] == [
+        ("audit", '{"id":1}'),  # the topic's raw subscription
+        ("work", '{"id":1}'),
+        ("audit", "plain"),
+    ]
     topics = json.loads(stepmap("messages", "--topics", "--state-dir", "st", cwd=tmp_path).stdout)
     assert [t["message"] for t in topics] == ['{"id":1}', "plain"]
     events = json.loads(stepmap("events", "--state-dir", "st", cwd=tmp_path).stdout)
