@@ -512,6 +512,93 @@ def subscribe(topic_arn: str, queue: str, raw: bool, state_dir: str | None) -> N
     _print_json({"SubscriptionArn": arn})
 
 
+@main.group(name="rules")
+def rules() -> None:
+    """EventBridge rules: events matching a pattern start state machines while `stepmap serve` runs."""
+
+
+@rules.command(name="put")
+@click.argument("name")
+@click.option("--pattern", "pattern_text", required=True, metavar="JSON|@FILE", help="The event pattern.")
+@click.option(
+    "--target", "targets", multiple=True, required=True, metavar="STATE_MACHINE_ARN", help="Repeatable."
+)
+@click.option("--input-path", default=None, metavar="PATH", help="Pass this part of the event (JSONPath).")
+@click.option(
+    "--input-transformer",
+    default=None,
+    metavar="JSON|@FILE",
+    help='{"InputPathsMap": {...}, "InputTemplate": "..."}, as AWS::Events::Rule targets have.',
+)
+@click.option("--bus", default="default", show_default=True, help="The event bus.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_put(
+    name: str,
+    pattern_text: str,
+    targets: tuple[str, ...],
+    input_path: str | None,
+    input_transformer: str | None,
+    bus: str,
+    state_dir: str | None,
+) -> None:
+    """Create or replace the rule NAME."""
+    import os
+
+    from stepmap.events.rules import check_rule
+    from stepmap.storage.messages import MessageStore
+
+    pattern = _json_option(pattern_text, "--pattern")
+    target_options: dict[str, Any] = {}
+    if input_path is not None:
+        target_options["InputPath"] = input_path
+    if input_transformer is not None:
+        target_options["InputTransformer"] = _json_option(input_transformer, "--input-transformer")
+    target_list = [{"Id": str(i), "Arn": arn, **target_options} for i, arn in enumerate(targets)]
+    problems = check_rule(name, pattern, target_list)
+    if problems:
+        _fail("invalid rule: " + "; ".join(problems))
+    store = MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap")
+    store.put_rule(name, bus, {"EventPattern": pattern, "Targets": target_list})
+    _print_json({"RuleArn": f"arn:aws:events:{store.region}:{store.account}:rule/{name}"})
+
+
+@rules.command(name="list")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_list(state_dir: str | None) -> None:
+    """List the rules."""
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    _print_json(MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap").rules())
+
+
+@rules.command(name="delete")
+@click.argument("name")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_delete(name: str, state_dir: str | None) -> None:
+    """Delete the rule NAME."""
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    if not MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap").delete_rule(name):
+        _fail(f"no rule {name!r}")
+
+
+def _json_option(text: str, option: str) -> Any:
+    if text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            _fail(f"{option}: cannot read {text[1:]!r}: {exc.strerror}")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        _fail(f"{option} is not JSON: {exc}")
+
+
 def _message_store(state_dir: str | None) -> Any:
     import os
 

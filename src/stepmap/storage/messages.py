@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS publications (
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL, bus TEXT NOT NULL, event TEXT NOT NULL,
     sent REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS rules (name TEXT PRIMARY KEY, bus TEXT NOT NULL, rule TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS cursors (name TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS objects (
+    bucket TEXT NOT NULL, key TEXT NOT NULL, etag TEXT NOT NULL, emitted INTEGER NOT NULL,
+    PRIMARY KEY (bucket, key));
 """
 
 
@@ -279,3 +284,53 @@ class MessageStore:
         if bus is not None:
             sql, args = sql + " WHERE bus = ?", (bus,)  # type: ignore[assignment]
         return [{"bus": b, **json.loads(e)} for b, e in self._db().execute(sql + " ORDER BY seq", args)]
+
+    def events_after(self, seq: int, limit: int = 500) -> list[tuple[int, str, dict[str, Any]]]:
+        rows = self._db().execute(
+            "SELECT seq, bus, event FROM events WHERE seq > ? ORDER BY seq LIMIT ?", (seq, limit)
+        )
+        return [(n, b, json.loads(e)) for n, b, e in rows]
+
+    # -- rules (stepmap.events.rules) and the object watcher's memory -----------------------------------
+    def put_rule(self, name: str, bus: str, rule: dict[str, Any]) -> None:
+        self._db().execute("INSERT OR REPLACE INTO rules VALUES (?,?,?)", (name, bus, json.dumps(rule)))
+
+    def delete_rule(self, name: str) -> bool:
+        return self._db().execute("DELETE FROM rules WHERE name = ?", (name,)).rowcount > 0
+
+    def rules(self) -> list[dict[str, Any]]:
+        rows = self._db().execute("SELECT name, bus, rule FROM rules ORDER BY name")
+        return [{"Name": n, "EventBusName": b, **json.loads(r)} for n, b, r in rows]
+
+    def cursor(self, name: str) -> int:
+        row = self._db().execute("SELECT seq FROM cursors WHERE name = ?", (name,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def set_cursor(self, name: str, seq: int) -> None:
+        self._db().execute("INSERT OR REPLACE INTO cursors VALUES (?, ?)", (name, seq))
+
+    def known_objects(self) -> dict[tuple[str, str], tuple[str, bool]]:
+        rows = self._db().execute("SELECT bucket, key, etag, emitted FROM objects")
+        return {(b, k): (e, bool(x)) for b, k, e, x in rows}
+
+    def note_objects(
+        self,
+        seen: list[tuple[str, str, str]],
+        emitted: list[tuple[str, str, str, dict[str, Any]]],
+        baseline: list[tuple[str, str, str]] | None = None,
+    ) -> None:
+        """Remember objects seen once (``seen``: not yet stable) or already there (``baseline``: never
+        announced), and record Object Created events for ``emitted`` ones in the same transaction as
+        remembering them: an event is put exactly once."""
+        db = self._db()
+        with db:
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,0)", seen)
+            db.executemany("INSERT OR REPLACE INTO objects VALUES (?,?,?,1)", baseline or [])
+            for bucket, key, etag, event in emitted:
+                db.execute("INSERT OR REPLACE INTO objects VALUES (?,?,?,1)", (bucket, key, etag))
+                event_id = str(uuid.uuid4())
+                db.execute(
+                    "INSERT INTO events (id, bus, event, sent) VALUES (?,?,?,?)",
+                    (event_id, "default", json.dumps({**event, "id": event_id}), time.time()),
+                )
