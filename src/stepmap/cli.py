@@ -151,6 +151,13 @@ def main() -> None:
     help="Step Functions Local's MockConfigFile.json: mocked Task results (with --test-case).",
 )
 @click.option("--test-case", default=None, metavar="NAME", help="The test case of --mock-config to run.")
+@click.option(
+    "--aws",
+    type=click.Choice(["local", "passthrough"]),
+    default="local",
+    show_default=True,
+    help="passthrough: Task integrations stepmap does not run locally go to real AWS (your credentials).",
+)
 @store_options
 def run(
     definition: str,
@@ -165,6 +172,7 @@ def run(
     quiet: bool,
     mock_config: str | None,
     test_case: str | None,
+    aws: str,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -201,6 +209,7 @@ def run(
                 endpoint=endpoint.url if endpoint is not None else False,
                 mock_config=mock_config,
                 test_case=test_case,
+                aws=aws,
             )
             execution = service.start_execution(definition, value, name=name)
     except DefinitionError as exc:

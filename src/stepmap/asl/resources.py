@@ -99,7 +99,8 @@ def unsupported_reason(parsed: ParsedResource) -> str | None:
         local = ", ".join(sorted(SUPPORTED))
         return (
             f"the service integration '{parsed.service}' is not supported by stepmap yet "
-            f"(supported: lambda, {local})"
+            f"(supported: lambda, {local}); three ways forward: run a supported service locally, mock this "
+            "state (--mock-config FILE --test-case NAME), or send it to AWS (--aws passthrough)"
         )
     actions, patterns = entry
     if actions is not None and parsed.action not in actions:
