@@ -40,6 +40,7 @@ slow: $(BIN)/.installed
 	$(BIN)/pytest -q -m "slow or faults or ray"
 	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
 	$(BIN)/python benchmarks/bench_endpoints.py --quick
+	$(BIN)/python benchmarks/bench_dynamodb.py --items 200
 	$(BIN)/python benchmarks/api.py --quick
 
 test: lint typecheck unit slow

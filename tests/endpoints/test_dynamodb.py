@@ -640,3 +640,30 @@ def test_concurrent_conditional_updates_are_atomic(server):
         list(pool.map(bump, range(6)))
     client = boto3.client("dynamodb", **_session_kwargs(server))
     assert client.get_item(TableName=t, Key={"pk": S("counter")})["Item"]["n"] == N(120)
+
+
+def test_more_request_limits(ddb):
+    t = _table(ddb, sort_type="N")
+    key = {"pk": S("p"), "sk": N(1)}
+    with pytest.raises(ClientError) as exc:
+        ddb.transact_write_items(
+            TransactItems=[{"Put": {"TableName": t, "Item": key}}, {"Delete": {"TableName": t, "Key": key}}]
+        )
+    assert "multiple operations on one item" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_get_item(RequestItems={t: {"Keys": [{"pk": S("p"), "sk": N(i)} for i in range(101)]}})
+    assert "Too many items requested" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=t,
+            IndexName="nope",
+            KeyConditionExpression="pk = :p",
+            ExpressionAttributeValues={":p": S("p")},
+        )
+    assert "does not have the specified index: nope" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.query(TableName=t, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": N(1)})
+    assert "Condition parameter type does not match schema type" in exc.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=t, Segment=3, TotalSegments=2)
+    assert _code(exc) == "ValidationException"

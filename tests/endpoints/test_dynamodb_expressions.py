@@ -3,7 +3,11 @@ paths, update semantics, and errors naming the token."""
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from stepmap.endpoints.dynamodb.evaluation import apply_update, evaluate, project
 from stepmap.endpoints.dynamodb.expressions import (
@@ -127,3 +131,83 @@ def test_plain_view_round_trips_what_json_can_hold() -> None:
     assert exact and plain == {"a": [1, 2.5, None, False, ""]} and from_plain(plain) == value
     assert to_plain({"N": "0.1000000000000000000001"})[1] is False  # not a float: kept typed
     assert to_plain({"SS": ["a"]}) == (["a"], False)
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**30), 10**30)
+    | st.floats(allow_nan=False, allow_infinity=False, width=64).filter(
+        lambda f: (
+            f == 0 or 1e-120 < abs(f) < 2**53
+        )  # integral floats past 2**53 come back as the int of their repr
+    )
+    | st.text(max_size=8),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(st.text(min_size=1, max_size=4), children, max_size=4)
+    ),
+    max_leaves=12,
+)
+
+
+@given(json_values)
+def test_plain_values_round_trip_through_dynamodb_types(value) -> None:
+    typed = check_value(from_plain(value))
+    plain, exact = to_plain(typed)
+    assert exact and plain == value and from_plain(plain) == typed
+
+
+@given(
+    st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+        lambda d: d == 0 or -130 < d.adjusted() < 125
+    )
+)
+def test_numbers_keep_their_value(number: Decimal) -> None:
+    try:
+        canonical = check_value({"N": str(number)})["N"]
+    except ValidationError as exc:
+        assert "38 significant digits" in exc.message
+        return
+    assert Decimal(canonical) == number and canonical == check_value({"N": canonical})["N"]
+
+
+_ATOMS = [
+    ("a = :one", True),
+    ("a = :two", False),
+    ("attribute_exists(s)", True),
+    ("attribute_not_exists(s)", False),
+    ("s BETWEEN :lo AND :hi", True),  # its AND is not the logical one
+    ("a BETWEEN :two AND :two", False),
+    ("a IN (:two, :one)", True),
+    ("size(s) > :two", True),
+    ("begins_with(s, :he)", True),
+    ("contains(s, :zz)", False),
+    ("(a <> :one)", False),
+]
+
+
+@given(
+    st.lists(st.tuples(st.booleans(), st.sampled_from(_ATOMS)), min_size=1, max_size=7),
+    st.lists(st.sampled_from(["AND", "OR"]), min_size=6, max_size=6),
+)
+def test_precedence_matches_not_and_or(atoms, joins) -> None:
+    """NOT binds tighter than AND, AND tighter than OR: the same as Python's not/and/or."""
+    text, python = [], []
+    for i, (negate, (atom, truth)) in enumerate(atoms):
+        if i:
+            text.append(joins[i - 1])
+            python.append(joins[i - 1].lower())
+        text.append(("NOT " if negate else "") + atom)
+        python.append(("not " if negate else "") + str(truth))
+    values = {
+        ":one": {"N": "1"},
+        ":two": {"N": "2"},
+        ":lo": {"S": "a"},
+        ":hi": {"S": "z"},
+        ":he": {"S": "he"},
+        ":zz": {"S": "zz"},
+    }
+    item = {"a": {"N": "1"}, "s": {"S": "hello"}}
+    node = parse_condition(" ".join(text), Placeholders({}, values))
+    assert evaluate(node, item) is eval(" ".join(python))  # only True/False/and/or/not

@@ -311,7 +311,6 @@ def test_an_expired_presigned_url_is_refused(endpoint: EndpointServer, s3: Any, 
 
 
 def test_virtual_host_style(endpoint: EndpointServer, bucket: str) -> None:
-    s3v = s3_client(endpoint.url.replace("127.0.0.1", "localhost"), s3={"addressing_style": "virtual"})
     # bkt.localhost does not resolve everywhere: send the Host header by hand, as a client would.
     status, _, _ = raw(
         endpoint, "PUT", "/dir/v.txt", b"virtual", {"Host": f"{bucket}.localhost:{endpoint.port}"}
@@ -321,7 +320,6 @@ def test_virtual_host_style(endpoint: EndpointServer, bucket: str) -> None:
     assert (status, body) == (200, b"virtual")
     status, _, body = raw(endpoint, "GET", "/?list-type=2", headers={"Host": f"{bucket}.s3.amazonaws.com"})
     assert status == 200 and b"<Key>dir/v.txt</Key>" in body
-    assert s3v.meta.config.s3["addressing_style"] == "virtual"
 
 
 # -- bad input ----------------------------------------------------------------------------------------

@@ -25,7 +25,7 @@ class Endpoint:
         self.state_dir = state_dir
         ctx = EndpointContext.from_options(state_dir=state_dir)
         functions = FunctionRegistry()
-        for name in ("double", "fail", "slow", "hand_out_token", "answer_token"):
+        for name in ("double", "fail", "slow", "hand_out_token", "answer_token", "fail_while_flagged"):
             functions.register(name, f"tests.stepfunctions.handlers:{name}")
         ctx.run_options = {"executor": executor, "functions": functions}
         self.service = StepFunctionsEndpoint(ctx)

@@ -34,3 +34,12 @@ def answer_token(event: Any, context: Any) -> Any:
     client = boto3.client("stepfunctions", config=Config(inject_host_prefix=False))
     client.send_task_success(taskToken=event["token"], output='{"answered": true}')
     return {}
+
+
+def fail_while_flagged(event: Any, context: Any) -> Any:
+    """Fails while the file named by the event exists (to make a Map Run fail, then redrive it)."""
+    import os
+
+    if event.get("flag") and os.path.exists(event["flag"]):
+        raise RuntimeError(f"flagged item {event.get('i')}")
+    return event

@@ -75,6 +75,8 @@ def test_distributed_map_observed_while_it_runs(pooled):
         time.sleep(0.05)
     assert seen_running, "the Map Run ended before a running child was observed"
     assert wait(sfn, run)["status"] == "SUCCEEDED"
+    types = [e["type"] for e in sfn.get_execution_history(executionArn=run)["events"]]  # shapes checked
+    assert "MapRunStarted" in types and "MapRunSucceeded" in types
     final = sfn.describe_map_run(mapRunArn=map_run_arn)
     assert final["status"] == "SUCCEEDED"
     assert final["executionCounts"]["succeeded"] == final["executionCounts"]["total"] == 16
@@ -128,3 +130,25 @@ def test_update_map_run_lowers_concurrency_mid_run(pooled):
     with pytest.raises(ClientError) as exc:
         sfn.update_map_run(mapRunArn=map_run_arn, maxConcurrency=2)
     assert code(exc) == "ValidationException"
+
+
+def test_redriven_map_run_returns_every_output(sfn, tmp_path):
+    flag = tmp_path / "flag"
+    flag.write_text("on")
+    definition = json.loads(DMAP)
+    fan = definition["States"]["Fan"]
+    fan["ItemProcessor"]["States"]["Slow"]["Resource"] = (
+        "arn:aws:lambda:us-east-1:123456789012:function:fail_while_flagged"
+    )
+    fan["ItemSelector"] = {"i.$": "$$.Map.Item.Value.i", "flag.$": "$$.Map.Item.Value.flag"}
+    arn = sfn.create_state_machine(name="redo", definition=json.dumps(definition), roleArn=ROLE)[
+        "stateMachineArn"
+    ]
+    items = [{"i": i, "flag": str(flag) if i % 3 == 0 else ""} for i in range(9)]
+    run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": items}))["executionArn"]
+    assert wait(sfn, run)["status"] == "FAILED"
+    flag.unlink()
+    sfn.redrive_execution(executionArn=run)
+    done = wait(sfn, run)
+    assert done["status"] == "SUCCEEDED", done
+    assert json.loads(done["output"]) == items

@@ -156,3 +156,44 @@ def test_parent_sync_2_with_waiting_child_survives_kill_9(tmp_path):
         assert len(sfn.list_executions(stateMachineArn=child)["executions"]) == 1  # no second child
     finally:
         second.kill()
+
+
+@pytest.mark.slow
+def test_parent_with_distributed_map_child_survives_kill_9(tmp_path):
+    from tests.stepfunctions.test_map_runs import DMAP
+    from tests.stepfunctions.test_nested import parent
+
+    state = str(tmp_path / "state")
+    first = ServeProcess(state).start()
+    try:
+        sfn = first.client()
+        child = sfn.create_state_machine(name="fan", definition=DMAP, roleArn=ROLE)["stateMachineArn"]
+        definition = json.loads(parent("startExecution.sync:2", child))
+        definition["States"]["Child"]["Parameters"]["Input"] = {"items.$": "$.items"}
+        arn = sfn.create_state_machine(name="parent", definition=json.dumps(definition), roleArn=ROLE)[
+            "stateMachineArn"
+        ]
+        items = [{"seconds": 0.2, "i": i} for i in range(20)]
+        run = sfn.start_execution(stateMachineArn=arn, input=json.dumps({"items": items}))["executionArn"]
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # kill the server once the child's Map Run is under way
+            children = sfn.list_executions(stateMachineArn=child)["executions"]
+            runs = sfn.list_map_runs(executionArn=children[0]["executionArn"])["mapRuns"] if children else []
+            if (
+                runs
+                and sfn.describe_map_run(mapRunArn=runs[0]["mapRunArn"])["executionCounts"]["succeeded"] > 2
+            ):
+                break
+            time.sleep(0.05)
+    finally:
+        first.kill()
+    second = ServeProcess(state).start()
+    try:
+        sfn = second.client()
+        done = wait(sfn, run)
+        assert done["status"] == "SUCCEEDED", done
+        output = json.loads(done["output"])
+        assert output["Output"] == items  # every item, in order, once
+        assert len(sfn.list_executions(stateMachineArn=child)["executions"]) == 1
+    finally:
+        second.kill()

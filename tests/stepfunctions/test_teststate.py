@@ -98,3 +98,25 @@ def test_invalid_definition(sfn):
     with pytest.raises(ClientError) as exc:
         sfn.test_state(definition="[1]")
     assert code(exc) == "InvalidDefinition"
+
+
+def test_mocked_map_and_parallel(sfn):
+    dmap = {
+        "Type": "Map",
+        "ItemProcessor": {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}},
+        "ResultPath": "$.results",
+        "End": True,
+    }
+    with pytest.raises(ClientError) as exc:
+        sfn.test_state(definition=json.dumps(dmap), input="{}")
+    assert code(exc) == "ValidationException"
+    out = sfn.test_state(definition=json.dumps(dmap), input='{"a": 1}', mock={"result": "[1, 2]"})
+    assert out["status"] == "SUCCEEDED" and json.loads(out["output"]) == {"a": 1, "results": [1, 2]}
+    parallel = {
+        "Type": "Parallel",
+        "Branches": [{"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}}],
+        "ResultSelector": {"first.$": "$[0]"},
+        "Next": "After",
+    }
+    out = sfn.test_state(definition=json.dumps(parallel), mock={"result": '[{"x": 1}]'})
+    assert json.loads(out["output"]) == {"first": {"x": 1}} and out["nextState"] == "After"

@@ -218,7 +218,12 @@ def test_an_old_layout_store_is_migrated_when_opened(fast_tmp: Path) -> None:
     _write_old_layout(root, "bkt", keys)
     (root / "plainbkt").mkdir()
     (root / "plainbkt" / "100%").write_bytes(b"a plain file whose name looks encoded")
+    old_file = root.joinpath("bkt", *key_to_parts(b"dir/sub/file.csv"))
+    os.utime(old_file, ns=(1_000_000_000_000_000_000, 1_000_000_000_000_000_000))
+    inode = old_file.stat().st_ino
     store = LocalObjectStore(root)
+    moved = root / "bkt" / "dir" / "sub" / "file.csv"
+    assert (moved.stat().st_ino, moved.stat().st_mtime_ns) == (inode, 1_000_000_000_000_000_000)  # renamed
     assert [o.key for o in store.list("bkt")] == sorted(keys, key=lambda k: k.encode())
     for key in keys:
         assert store.get("bkt", key) == key.encode()

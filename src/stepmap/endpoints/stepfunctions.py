@@ -32,9 +32,9 @@ def service_model() -> Any:
     if _model is None:
         try:
             import botocore.session
-        except ImportError:  # pragma: no cover - botocore comes with the serve extra
+        except ImportError:  # pragma: no cover - botocore comes with the s3 extra (boto3)
             raise AwsJsonError(
-                "InternalFailure", "the Step Functions API needs botocore: pip install 'stepmap[serve]'", 500
+                "InternalFailure", "the Step Functions API needs botocore: pip install 'stepmap[s3]'", 500
             ) from None
         _model = botocore.session.get_session().get_service_model("stepfunctions")
     return _model

@@ -210,6 +210,7 @@ class StepmapService:
         self.env = storage_env(store, s3_endpoint, state_dir)
         # endpoint=True: serve S3 (and the JSON APIs) on loopback for handlers' boto3; a URL: use that one
         self.endpoint, handler_env = _handler_endpoint(endpoint, self.env)
+        self._handler_url = handler_env.get("AWS_ENDPOINT_URL")  # integrations go where handlers go
         self.executor = make_executor(
             executor,
             code_paths=code_paths,
@@ -255,8 +256,8 @@ class StepmapService:
         goes. The endpoint this service started for its handlers; else ``AWS_ENDPOINT_URL`` when the user
         set one (handlers use it too); else an endpoint over this service's own store and tables, started
         on an ephemeral loopback port on first use, so the objects are the ones ItemReader sees."""
-        if self.endpoint is not None:
-            return str(self.endpoint.url)
+        if self._handler_url:
+            return self._handler_url
         url = self.env.get("AWS_ENDPOINT_URL") or os.environ.get("AWS_ENDPOINT_URL")
         if url:
             return url

@@ -11,11 +11,12 @@ taken off, so exactly one attempt runs) and, for each state it may go to, a Succ
 * else ``FAILED`` with the error and cause.
 
 ``mock`` stands in for a Task's call (``result``: the call returns it; ``errorOutput``: the call fails
-with it); Map, Parallel, activity, ``.sync`` and ``.waitForTaskToken`` Tasks need a mock, as on AWS, and
-stepmap mocks Tasks only. ``inspectionLevel`` DEBUG adds the data flow (input, after InputPath, after
-Parameters, result, after ResultSelector, after ResultPath, variables); TRACE (HTTP Tasks' requests) adds
-nothing more in stepmap. ``mock.fieldValidationMode`` is accepted but mocks are not checked against service
-models (as NONE). ``context`` supplies ``$$.Execution.Name`` and ``$$.Execution.Input``.
+with it); Map, Parallel, activity, ``.sync`` and ``.waitForTaskToken`` Tasks need a mock, as on AWS (a
+mocked Map or Parallel state's result is the mock, then its ResultSelector, ResultPath and OutputPath).
+``inspectionLevel`` DEBUG adds the data flow (input, after InputPath, after Parameters, result, after
+ResultSelector, after ResultPath, variables); TRACE (HTTP Tasks' requests) adds nothing more in stepmap.
+``mock.fieldValidationMode`` is accepted but mocks are not checked against service models (as NONE).
+``context`` supplies ``$$.Execution.Name`` only.
 """
 
 from __future__ import annotations
@@ -114,8 +115,8 @@ def test_state(req: dict[str, Any], invoker: HandlerInvoker) -> dict[str, Any]:
     )
     if mock is None and needs_mock:
         raise ApiError("ValidationException", f"A mock is required to test this {kind} state")
-    if mock is not None and kind != "Task":
-        raise ApiError("ValidationException", f"stepmap mocks Task states only, not {kind} states yet")
+    if mock is not None and kind not in ("Task", "Map", "Parallel"):
+        raise ApiError("ValidationException", f"A mock is for Task, Map and Parallel states, not {kind}")
     if mock is not None and ("result" in mock) == ("errorOutput" in mock):
         raise ApiError("ValidationException", "A mock has exactly one of result and errorOutput")
     raw_input = _json(req.get("input"), "the input", {})
@@ -124,7 +125,11 @@ def test_state(req: dict[str, Any], invoker: HandlerInvoker) -> dict[str, Any]:
     config = req.get("stateConfiguration") or {}
 
     state = {k: v for k, v in original.items() if k not in ("Retry", "Catch")}
-    if mock is not None and parse_resource(resource) is None:
+    if mock is not None and kind in NEEDS_MOCK:
+        # the mock is the Map's or Parallel's result: a Task that returns it, with the same paths
+        kept = ("InputPath", "ResultSelector", "ResultPath", "OutputPath", "Next", "End", "Assign", "Comment")
+        state = {"Type": "Task", "Resource": MOCK_FUNCTION, **{k: v for k, v in state.items() if k in kept}}
+    elif mock is not None and parse_resource(resource) is None:
         state["Resource"] = MOCK_FUNCTION  # a Lambda call: the "function" returns the mock's result
     states: dict[str, Any] = {name: state}
     for target in _targets(original):

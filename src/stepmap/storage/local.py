@@ -407,39 +407,50 @@ class LocalObjectStore(ObjectStore):
         return self._put(bucket, key, copy)
 
     def _put(self, bucket: str, key: str, write: Callable[[BinaryIO, Any], None]) -> ObjectInfo:
+        return self._install(bucket, key, lambda folder, name: _write_atomically(folder, name, key, write))
+
+    def adopt(self, bucket: str, key: str, path: str) -> ObjectInfo:
+        """Move the file at ``path`` (on the store's file system) in as the object ``key``, without copying
+        it (the migration of old-layout stores uses this)."""
+
+        def move(folder: int, name: str) -> ObjectInfo:
+            os.rename(path, name, dst_dir_fd=folder)
+            fd = os.open(name, _READ_FLAGS, dir_fd=folder)
+            try:
+                st = os.fstat(fd)
+                return _object_info(key, st, _etag(fd, st))
+            finally:
+                os.close(fd)
+
+        return self._install(bucket, key, move)
+
+    def _install(self, bucket: str, key: str, install: Callable[[int, str], ObjectInfo]) -> ObjectInfo:
+        """Put an object where it belongs: its own path, else the escape area. ``install(folder, name)``
+        makes the file ``name`` in the folder's descriptor atomically."""
         raw = key_bytes(key)
         parts = plain_parts(raw)
         with self._bucket(bucket) as bfd, self._os_errors(bucket, key):
             if parts is not None:
                 try:
-                    info = self._put_plain(bfd, parts, key, write)
+                    info = self._put_at(bfd, parts, key, install)
                 except _Blocked:
                     pass
                 else:
                     self._drop_escaped(bucket, raw)
                     return info
-            return self._put_escaped(bucket, raw, key, write)
-
-    def _put_plain(
-        self, bfd: int, parts: _Names, key: str, write: Callable[[BinaryIO, Any], None]
-    ) -> ObjectInfo:
-        return self._put_at(bfd, parts, key, write)
-
-    def _put_escaped(
-        self, bucket: str, raw: bytes, key: str, write: Callable[[BinaryIO, Any], None]
-    ) -> ObjectInfo:
-        with self._escape_root() as rfd:
-            return self._put_at(rfd, [ESCAPED_DIR, bucket, *escaped.key_to_parts(raw)], key, write)
+            with self._escape_root() as rfd:
+                names = [ESCAPED_DIR, bucket, *escaped.key_to_parts(raw)]
+                return self._put_at(rfd, names, key, install)
 
     def _put_at(
-        self, start: int, names: _Names, key: str, write: Callable[[BinaryIO, Any], None]
+        self, start: int, names: _Names, key: str, install: Callable[[int, str], ObjectInfo]
     ) -> ObjectInfo:
         for attempt in range(5):
             with ExitStack() as stack:
                 chain = self._chain(start, names[:-1], key, create=True, stack=stack)
                 assert chain is not None
                 try:
-                    return _write_atomically(chain[-1], names[-1], key, write)
+                    return install(chain[-1], names[-1])
                 except FileNotFoundError:
                     # The folder was pruned by a concurrent delete since we opened it: make it again.
                     if attempt == 4:

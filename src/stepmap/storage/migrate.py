@@ -8,13 +8,12 @@ name of the right kind and at least one of them differs from what the plain layo
 ``name%`` folder, ``%_``, a ``%XX`` escape), the bucket is in the old layout and is migrated:
 
 1. the bucket folder is renamed to ``<root>/.stepmap-migrating/<bucket>`` (atomic, same file system);
-2. a fresh bucket folder is made and every old object is written into it with the store's own ``put``
-   (so keys a plain path cannot hold land in the escape area), then its old file is removed;
+2. a fresh bucket folder is made and every old object is renamed into it by the store itself
+   (:meth:`~stepmap.storage.local.LocalObjectStore.adopt`: keys a plain path cannot hold land in the
+   escape area); nothing is copied, so contents, modification times and cached ETags stay;
 3. the emptied old tree is removed.
 
 A migration cut short is finished by the next opener (step 1 is done, so it goes on with step 2).
-Object contents and keys are kept; LastModified becomes the time of the migration (the old file's
-mtime is copied onto the new file, so it too is kept where the file system allows).
 """
 
 from __future__ import annotations
@@ -95,19 +94,9 @@ def is_old_layout(bucket_dir: str) -> bool:
 
 
 def _migrate_bucket(store: LocalObjectStore, bucket: str, old: str) -> None:
-    from stepmap.storage.local import _remove_tree, plain_parts
+    from stepmap.storage.local import _remove_tree
 
     os.makedirs(os.path.join(store.root, bucket), exist_ok=True)
     for raw, path in list(escaped.walk(old)):
-        key = raw.decode("utf-8")
-        mtime = os.stat(path).st_mtime_ns
-        store.put_file(bucket, key, path)
-        parts = plain_parts(raw)  # an escaped key's path is the store's business, not joined here
-        if parts is not None:
-            try:
-                os.utime(os.path.join(store.root, bucket, *parts), ns=(mtime, mtime), follow_symlinks=False)
-            except OSError:
-                pass
-        os.unlink(path)
-
+        store.adopt(bucket, raw.decode("utf-8"), path)  # a rename: contents, mtime and ETag stay
     _remove_tree(old)

@@ -81,10 +81,9 @@ def _paginate(
     req: Request,
     index: _Index,
     items: Iterator[Item],
-    start: Item | None,
-    descending: bool,
     keep: Callable[[Item], bool],
 ) -> dict[str, Any]:
+    """One page of ``items`` (already past the start key, in order): Limit, 1 MB, filter, projection."""
     params = req.params
     limit = params.get("Limit")
     if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
@@ -214,7 +213,7 @@ def query(req: Request) -> dict[str, Any]:
     else:
         items = _after(index, index.sorted_items(req.store.rows(info), not forward), start)
     sub = _Subrequest(req, used_names, used_values)
-    return _paginate(sub, index, items, start, not forward, in_range)
+    return _paginate(sub, index, items, in_range)
 
 
 class _Subrequest(Request):
@@ -265,4 +264,4 @@ def scan(req: Request) -> dict[str, Any]:
         )
     else:
         items = _after(index, index.sorted_items(req.store.rows(info), False), start)
-    return _paginate(req, index, items, start, False, mine)
+    return _paginate(req, index, items, mine)

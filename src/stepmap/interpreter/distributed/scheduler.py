@@ -97,6 +97,7 @@ class MapRunScheduler:
         self.attempts: dict[int, int] = {}  # chunk sequence number -> runs of that chunk so far
         self.chunk_retries = 0
         self.outputs: list[Any] | None = None if writer is not None else []
+        self.prior_outputs: dict[int, Any] | None = None  # a redrive: earlier outputs by child index
         self.output_bytes = 0
         self.failed_items = 0
         self.last_progress = 0.0
@@ -124,8 +125,17 @@ class MapRunScheduler:
             self.emitted_upto = previous["emitted_upto"]
             self.failed_items = previous.get("failed_items", 0)
             self.first_failure = previous.get("first_failure")
+            if self.writer is None and "outputs" in previous:
+                self.outputs = previous["outputs"]
+                self.output_bytes = previous.get("output_bytes", 0)
         if self.pending_boundary is not None and self.journal is not None:
             self.redo = self.journal.map_run_redrive_children(self.map_run.map_run_arn)
+        if redrive and self.writer is None and previous.get("outputs") is not None:
+            # The outputs of the children that succeeded before (every index below the boundary but
+            # the failed ones, in order); the redriven children's outputs go in among them.
+            done = [i for i in range(previous["emitted_upto"]) if i not in (self.redo or set())]
+            self.prior_outputs = dict(zip(done, previous["outputs"]))
+            self.output_bytes = previous.get("output_bytes", 0)
         self.emitted_items, self.emitted_executions = items, executions
         self.map_run.items, self.map_run.executions = (
             _counters(items.to_json()),
@@ -332,12 +342,17 @@ class MapRunScheduler:
             texts = chunk.outputs
             if texts is None:  # in-state NONE records, rendered by the worker
                 texts = [json.dumps(r) for r in json.loads(b"[" + chunk.succeeded + b"]")]
-            for text in texts:
+            not_ok = {index for index, *_ in chunk.failed}
+            succeeded = [index for index in indexes if index not in not_ok]
+            for index, text in zip(succeeded, texts):
                 self.output_bytes += len(text.encode()) + 1
                 if self.output_bytes > PAYLOAD_LIMIT:
                     self.outputs = None  # the state will fail with DataLimitExceeded; stop holding outputs
                     break
-                self.outputs.append(json.loads(text))
+                if self.prior_outputs is not None:  # a redrive: slot it in among the earlier outputs
+                    self.prior_outputs[index] = json.loads(text)
+                else:
+                    self.outputs.append(json.loads(text))
         written = sum(chunk.items.values())
         self.map_run.items.results_written += written
         self.map_run.executions.results_written += chunk.count
@@ -373,6 +388,11 @@ class MapRunScheduler:
             "execution_redrive_count": self.call.run.redrive_count,
             "writer": self.writer.state() if self.writer is not None and writer else None,
         }
+        if self.writer is None:
+            # Without a ResultWriter the outputs so far are the state's result (at most 256 KiB): a
+            # resumed Map Run starts from them, or it would return only the children it ran itself.
+            data["outputs"] = self.outputs
+            data["output_bytes"] = self.output_bytes
         if self.map_run.status == "SUCCEEDED":
             data["result"] = result
         self.journal.map_run_checkpoint(self.map_run, self.state.name, data)
@@ -427,6 +447,8 @@ class MapRunScheduler:
             return {"MapRunArn": self.map_run.map_run_arn, "ResultWriterDetails": details}
         if failure is not None:
             raise failure
+        if self.outputs is not None and self.prior_outputs is not None:
+            self.outputs = [self.prior_outputs[index] for index in sorted(self.prior_outputs)]
         if self.outputs is None:
             raise StatesError(
                 "States.DataLimitExceeded",

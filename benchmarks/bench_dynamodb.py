@@ -1,6 +1,6 @@
 """DynamoDB PutItem/GetItem rates through stepmap's endpoint, side by side with the same calls on the
 table port directly (``stepmap.table()`` on SQLite, no HTTP) and with moto's DynamoDB server (a peer
-emulator), all in one run: ``python benchmarks/dynamodb.py [--items N] [--threads T]``.
+emulator), all in one run: ``python benchmarks/bench_dynamodb.py [--items N] [--threads T]``.
 
 Servers run in this process on loopback threads and the boto3 client too, so every column pays the same
 GIL sharing; compare the ratios. Prints a table and, last, one JSON line.
