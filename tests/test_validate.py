@@ -360,8 +360,8 @@ CASES: list[tuple[str, object, set[tuple[str, str]]]] = [
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (
-        "sns resource",
-        one(task(Resource="arn:aws:states:::sns:publish")),
+        "ecs resource",  # sns:publish runs locally since the messaging integrations (i12)
+        one(task(Resource="arn:aws:states:::ecs:runTask")),
         {("INVALID_RESOURCE", "/States/S/Resource")},
     ),
     (

@@ -311,6 +311,13 @@ def _load_app(template: str, parameter_overrides: tuple[str, ...], quiet: bool =
 @click.option(
     "--open", "open_dashboard", is_flag=True, help="Serve the dashboard of this run (prints its URL)."
 )
+@click.option(
+    "--aws",
+    type=click.Choice(["local", "passthrough"]),
+    default="local",
+    show_default=True,
+    help="passthrough: Task integrations stepmap does not run locally go to real AWS (your credentials).",
+)
 @store_options
 def run(
     definition: str | None,
@@ -330,6 +337,7 @@ def run(
     mock_config: str | None,
     test_case: str | None,
     open_dashboard: bool,
+    aws: str,
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -401,6 +409,7 @@ def run(
                 endpoint=endpoint.url if endpoint is not None else False,
                 mock_config=mock_config,
                 test_case=test_case,
+                aws=aws,
             )
             if app is not None:
                 from stepmap.service.apps import provision
@@ -743,6 +752,143 @@ def serve(
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot listen on {host}:{port}: {exc.strerror or exc}")
+
+
+@main.command(name="messages")
+@click.option("--queue", default=None, help="Only the messages of this SQS queue (name, URL or ARN).")
+@click.option("--topics", is_flag=True, help="List what was published to SNS topics instead.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def messages(queue: str | None, topics: bool, state_dir: str | None) -> None:
+    """List the SQS messages (or SNS publications) workflows and handlers sent, oldest first."""
+    store = _message_store(state_dir)
+    _print_json(store.publications() if topics else store.messages(queue))
+
+
+@main.command(name="events")
+@click.option("--bus", default=None, help="Only the events put on this event bus.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def events(bus: str | None, state_dir: str | None) -> None:
+    """List the EventBridge events workflows and handlers put, oldest first."""
+    _print_json(_message_store(state_dir).events(bus))
+
+
+@main.command(name="subscribe")
+@click.argument("topic_arn")
+@click.argument("queue")
+@click.option("--raw", is_flag=True, help="RawMessageDelivery: the message itself, not SNS's JSON envelope.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def subscribe(topic_arn: str, queue: str, raw: bool, state_dir: str | None) -> None:
+    """Subscribe the SQS QUEUE (name, URL or ARN) to the SNS topic TOPIC_ARN: what workflows publish to
+    the topic is delivered to the queue."""
+    import os
+
+    from stepmap.storage.messages import MessageStore, queue_name_of
+
+    if not topic_arn.startswith("arn:") or ":sns:" not in topic_arn:
+        _fail(f"{topic_arn!r} is not an SNS topic ARN (arn:aws:sns:REGION:ACCOUNT:NAME)")
+    store = MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap")
+    name = queue_name_of(queue)
+    store.create_queue(name)
+    arn = store.subscribe(topic_arn, "sqs", f"arn:aws:sqs:{store.region}:{store.account}:{name}", raw=raw)
+    _print_json({"SubscriptionArn": arn})
+
+
+@main.group(name="rules")
+def rules() -> None:
+    """EventBridge rules: events matching a pattern start state machines while `stepmap serve` runs."""
+
+
+@rules.command(name="put")
+@click.argument("name")
+@click.option("--pattern", "pattern_text", required=True, metavar="JSON|@FILE", help="The event pattern.")
+@click.option(
+    "--target", "targets", multiple=True, required=True, metavar="STATE_MACHINE_ARN", help="Repeatable."
+)
+@click.option("--input-path", default=None, metavar="PATH", help="Pass this part of the event (JSONPath).")
+@click.option(
+    "--input-transformer",
+    default=None,
+    metavar="JSON|@FILE",
+    help='{"InputPathsMap": {...}, "InputTemplate": "..."}, as AWS::Events::Rule targets have.',
+)
+@click.option("--bus", default="default", show_default=True, help="The event bus.")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_put(
+    name: str,
+    pattern_text: str,
+    targets: tuple[str, ...],
+    input_path: str | None,
+    input_transformer: str | None,
+    bus: str,
+    state_dir: str | None,
+) -> None:
+    """Create or replace the rule NAME."""
+    import os
+
+    from stepmap.events.rules import check_rule
+    from stepmap.storage.messages import MessageStore
+
+    pattern = _json_option(pattern_text, "--pattern")
+    target_options: dict[str, Any] = {}
+    if input_path is not None:
+        target_options["InputPath"] = input_path
+    if input_transformer is not None:
+        target_options["InputTransformer"] = _json_option(input_transformer, "--input-transformer")
+    target_list = [{"Id": str(i), "Arn": arn, **target_options} for i, arn in enumerate(targets)]
+    problems = check_rule(name, pattern, target_list)
+    if problems:
+        _fail("invalid rule: " + "; ".join(problems))
+    store = MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap")
+    store.put_rule(name, bus, {"EventPattern": pattern, "Targets": target_list})
+    _print_json({"RuleArn": f"arn:aws:events:{store.region}:{store.account}:rule/{name}"})
+
+
+@rules.command(name="list")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_list(state_dir: str | None) -> None:
+    """List the rules."""
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    _print_json(MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap").rules())
+
+
+@rules.command(name="delete")
+@click.argument("name")
+@click.option("--state-dir", envvar="STEPMAP_STATE_DIR", default=None, metavar="DIR", help="State directory.")
+def rules_delete(name: str, state_dir: str | None) -> None:
+    """Delete the rule NAME."""
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    if not MessageStore(state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap").delete_rule(name):
+        _fail(f"no rule {name!r}")
+
+
+def _json_option(text: str, option: str) -> Any:
+    if text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as f:
+                text = f.read()
+        except OSError as exc:
+            _fail(f"{option}: cannot read {text[1:]!r}: {exc.strerror}")
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        _fail(f"{option} is not JSON: {exc}")
+
+
+def _message_store(state_dir: str | None) -> Any:
+    import os
+
+    from stepmap.storage.messages import MessageStore
+
+    directory = state_dir or os.environ.get("STEPMAP_STATE_DIR") or ".stepmap"
+    if not os.path.exists(os.path.join(directory, "messages.sqlite")):
+        _fail(f"no messages in {directory!r} yet: run a workflow that sends some first (or pass --state-dir)")
+    return MessageStore(directory)
 
 
 def _send_task(state_dir: str | None, token: str, answer: dict[str, Any]) -> None:

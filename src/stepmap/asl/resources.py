@@ -82,6 +82,13 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "lambda": (frozenset({"invoke"}), frozenset({"waitForTaskToken"})),
     "states": (frozenset({"startExecution"}), frozenset({None, "sync", "sync:2"})),
     "activity": (None, frozenset({None})),
+    # SNS, SQS, EventBridge over the state directory's message store (stepmap.integrations.messaging)
+    "sns": (frozenset({"publish"}), frozenset({None})),
+    "sqs": (frozenset({"sendMessage"}), frozenset({None})),
+    "events": (frozenset({"putEvents"}), frozenset({None})),
+    "aws-sdk:sns": (frozenset({"publish"}), frozenset({None})),
+    "aws-sdk:sqs": (frozenset({"sendMessage"}), frozenset({None})),
+    "aws-sdk:eventbridge": (frozenset({"putEvents"}), frozenset({None})),
 }
 
 
@@ -92,7 +99,8 @@ def unsupported_reason(parsed: ParsedResource) -> str | None:
         local = ", ".join(sorted(SUPPORTED))
         return (
             f"the service integration '{parsed.service}' is not supported by stepmap yet "
-            f"(supported: lambda, {local})"
+            f"(supported: lambda, {local}); three ways forward: run a supported service locally, mock this "
+            "state (--mock-config FILE --test-case NAME), or send it to AWS (--aws passthrough)"
         )
     actions, patterns = entry
     if actions is not None and parsed.action not in actions:

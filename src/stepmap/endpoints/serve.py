@@ -46,6 +46,7 @@ def serve_until_signal(
     ctx.run_options = run_options or {}  # Step Functions: functions, code paths, executor
     server = build_server(ctx, host, port, token=token, log=log)
     _start_step_functions(server)
+    events = _start_event_rules(server, ctx)  # EventBridge rules, S3 Object Created events (branch i12)
     stopping = threading.Event()
 
     def stop(signum: int, frame: Any) -> None:
@@ -63,6 +64,8 @@ def serve_until_signal(
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        if events is not None:
+            events.stop()
         server.close()
         print("stepmap: endpoint stopped", file=sys.stderr, flush=True)
 
@@ -83,6 +86,14 @@ def _start_step_functions(server: EndpointServer) -> None:
         # executions a previous server left running (or waiting for a token) go on here; only
         # `stepmap serve` adopts them, not the endpoint `stepmap run` starts for its handlers
         service.facade.executions.resume_orphans()
+
+
+def _start_event_rules(server: EndpointServer, ctx: EndpointContext) -> Any:
+    """Rules start workflows while serve runs: the watcher and rule engine of stepmap.events."""
+    from stepmap.events.loop import EventLoop
+
+    step_functions = server.json_services.get("AWSStepFunctions")
+    return None if step_functions is None else EventLoop(ctx, step_functions).start()
 
 
 def _banner(server: EndpointServer, ctx: EndpointContext, token: str | None) -> str:

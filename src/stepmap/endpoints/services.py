@@ -67,10 +67,21 @@ def build_json_services(ctx: EndpointContext) -> dict[str, JsonService]:
     # DynamoDB (branch i11b): its one registration line goes below.
     services.update(_dynamodb(ctx))
 
+    # SQS and EventBridge (branch i12): over the state directory's message store.
+    services.update(_messaging(ctx))
+
     # Step Functions (branch i13): its one registration line goes below.
     services["AWSStepFunctions"] = _stepfunctions(ctx)
 
     return services
+
+
+def _messaging(ctx: EndpointContext) -> dict[str, JsonService]:
+    from stepmap.endpoints.sqs import EVENTS_TARGET_PREFIX, SQS_TARGET_PREFIX, EventsService, SqsService
+    from stepmap.storage.messages import MessageStore
+
+    store = MessageStore(ctx.state_dir)
+    return {SQS_TARGET_PREFIX: SqsService(store), EVENTS_TARGET_PREFIX: EventsService(store)}
 
 
 def _stepfunctions(ctx: EndpointContext) -> JsonService:

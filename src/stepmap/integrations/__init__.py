@@ -42,6 +42,7 @@ class IntegrationTable:
 
     def __init__(self) -> None:
         self._entries: list[tuple[str, TaskIntegration]] = []
+        self.fallback: TaskIntegration | None = None  # what no pattern matches (--aws passthrough)
 
     def register(self, pattern: str, integration: TaskIntegration) -> None:
         """``pattern`` like ``dynamodb:putItem``, ``aws-sdk:s3:*``, ``states:startExecution.sync*``."""
@@ -52,7 +53,7 @@ class IntegrationTable:
         for pattern, integration in self._entries:
             if fnmatch.fnmatchcase(name, pattern):
                 return integration
-        return None
+        return self.fallback
 
     def find_arn(self, resource_arn: str) -> TaskIntegration | None:
         parsed = parse_resource(resource_arn)

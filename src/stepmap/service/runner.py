@@ -118,7 +118,9 @@ def referenced_functions(definition: Mapping[str, Any], base: str = "") -> Itera
                 yield from referenced_functions(state[key], f"{where}/{key}")
 
 
-def prepare(source: Any, name: str | None = None, *, mocks: Any = None) -> PreparedMachine:
+def prepare(
+    source: Any, name: str | None = None, *, mocks: Any = None, passthrough: bool = False
+) -> PreparedMachine:
     """Load, validate and parse a definition; raise DefinitionError with every problem. With ``mocks``
     (a MockConfigFile test case), what mocked Tasks call need not be something stepmap runs."""
     definition = load_definition(source)
@@ -126,9 +128,23 @@ def prepare(source: Any, name: str | None = None, *, mocks: Any = None) -> Prepa
     errors = [p for p in problems if p.severity == "ERROR"]
     if mocks is not None:
         errors = [p for p in errors if not (p.code == "INVALID_RESOURCE" and mocks.covers(p.location))]
+    if passthrough:  # --aws passthrough: what AWS can run need not run locally
+        errors = [p for p in errors if not (p.code == "INVALID_RESOURCE" and _passes(definition, p.location))]
     if errors:
         raise DefinitionError(errors)
     return PreparedMachine(definition, parse_machine(definition), name or machine_name(source))
+
+
+def _passes(definition: Any, location: str) -> bool:
+    from stepmap.asl.resources import parse_resource
+    from stepmap.integrations.passthrough import passes_through
+
+    node = definition
+    for token in location.split("/")[1:]:
+        token = token.replace("~1", "/").replace("~0", "~")
+        node = node.get(token) if isinstance(node, Mapping) else None
+    parsed = parse_resource(node) if isinstance(node, str) else None
+    return parsed is not None and passes_through(parsed)
 
 
 def machine_name(source: Any) -> str:
@@ -176,7 +192,11 @@ class StepmapService:
         endpoint: bool | str = False,
         mock_config: Any = None,
         test_case: str | None = None,
+        aws: str = "local",
     ) -> None:
+        if aws not in ("local", "passthrough"):
+            raise InputError(f"--aws {aws!r}: local (the default) or passthrough")
+        self.aws = aws  # passthrough: integrations not run locally go to real AWS (integrations.passthrough)
         # Step Functions Local's MockConfigFile (a path or a MockConfig) and the test case every
         # execution this service starts runs with (see stepmap.integrations.mock)
         self.mock_config, self.test_case = mock_config, test_case
@@ -226,6 +246,13 @@ class StepmapService:
             from stepmap.service.callbacks import register_callbacks
 
             self.task_tokens = register_callbacks(self._integrations, self)  # .waitForTaskToken
+            from stepmap.integrations.messaging import register_messaging
+
+            register_messaging(self._integrations, self.env["STEPMAP_STATE_DIR"])  # SNS, SQS, EventBridge
+            if self.aws == "passthrough":
+                from stepmap.integrations.passthrough import PassthroughClients, PassthroughIntegration
+
+                self._integrations.fallback = PassthroughIntegration(PassthroughClients())
         return self._integrations
 
     def aws_endpoint_url(self) -> str:
@@ -301,6 +328,8 @@ class StepmapService:
             "env": self.env,
             "functions": functions,
         }
+        if self.aws != "local":
+            options["aws"] = self.aws
         if self.mock_config is not None:  # a resumed execution runs with the same mocks
             options["mock"] = {"config": self.mock_config.document, "test_case": self.test_case}
         return options
@@ -315,8 +344,14 @@ class StepmapService:
         if mocks is not None and not isinstance(source, PreparedMachine):
             definition = load_definition(source)
             mocks.check(definition)  # a test case naming a missing state explains any problem: say it first
-            source = prepare(definition, name=machine_name(source), mocks=mocks)
-        prepared = source if isinstance(source, PreparedMachine) else prepare(source)
+            source = prepare(
+                definition, name=machine_name(source), mocks=mocks, passthrough=self.aws != "local"
+            )
+        prepared = (
+            source
+            if isinstance(source, PreparedMachine)
+            else prepare(source, passthrough=self.aws != "local")
+        )
         if mocks is not None:
             mocks.check(prepared.definition)
         self.check_functions(prepared, mocks)
@@ -460,7 +495,7 @@ class StepmapService:
 
     def _continue(self, row: Any, *, redriven: bool) -> Execution:
         assert self.journal is not None
-        prepared = prepare(row["definition"], name=row["state_machine"])
+        prepared = prepare(row["definition"], name=row["state_machine"], passthrough=self.aws != "local")
         checkpoint = row["checkpoint"] or {}
         events = self.journal.history(row["arn"])
         resume = ResumePoint(
@@ -583,6 +618,8 @@ class StepmapService:
             "state_dir": directory,
             "journal": True,
         }
+        if options.get("aws"):
+            kwargs["aws"] = options["aws"]
         if options.get("mock"):
             from stepmap.integrations.mock import load_mock_config
 
