@@ -210,3 +210,39 @@ def test_send_message_wait_for_task_token(tmp_path: Path) -> None:
     service.close()
     assert result["e"].status == "SUCCEEDED", result["e"].cause
     assert result["e"].output == {"a": 2}
+
+
+def test_distributed_map_children_in_worker_processes_send_to_the_same_queue(tmp_path: Path) -> None:
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Send",
+                    "States": {
+                        "Send": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::sqs:sendMessage",
+                            "Parameters": {
+                                "QueueUrl": QUEUE_URL,
+                                "MessageBody.$": "States.Format('item {}', $)",
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    service = StepmapService(executor="local", max_workers=2, state_dir=str(tmp_path / "state"))
+    try:
+        execution = service.start_execution(definition, {"items": list(range(20))})
+    finally:
+        service.close()
+    assert execution.status == "SUCCEEDED", execution.cause
+    bodies = sorted(m["body"] for m in MessageStore(str(tmp_path / "state")).messages("work"))
+    assert bodies == sorted(f"item {i}" for i in range(20))
