@@ -26,7 +26,9 @@ FAST["States"]["LambdaState"]["Retry"][0].update(IntervalSeconds=1, BackoffRate=
 
 @pytest.fixture
 def sfn(tmp_path: Any) -> Iterator[Any]:
-    ctx = EndpointContext.from_options(state_dir=str(tmp_path / "state"))
+    ctx = EndpointContext.from_options(
+        store=str(tmp_path / "state" / "s3"), state_dir=str(tmp_path / "state")
+    )
     ctx.run_options = {
         "executor": "sync",
         "functions": FunctionRegistry(),
