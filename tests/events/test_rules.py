@@ -31,7 +31,8 @@ PATTERN = {
 
 class Serve:
     def __init__(self, state_dir: Path) -> None:
-        self.ctx = EndpointContext.from_options(state_dir=str(state_dir))
+        # the store named explicitly: a STEPMAP_STORE another test left in os.environ must not be used
+        self.ctx = EndpointContext.from_options(store=str(state_dir / "s3"), state_dir=str(state_dir))
         self.ctx.run_options = {"executor": "sync"}
         self.services = build_json_services(self.ctx)
         self.server = EndpointServer(json_services=self.services).start()

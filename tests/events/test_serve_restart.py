@@ -34,7 +34,8 @@ def wait_for(what: str, check: Any, seconds: float = 300) -> Any:
 
 def serve(state_dir: Path, log: Path) -> tuple[subprocess.Popen[bytes], str]:
     log.unlink(missing_ok=True)
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("STEPMAP_")}  # no store of another test
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), str(ROOT)])
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [

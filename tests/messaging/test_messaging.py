@@ -165,3 +165,84 @@ def test_actions_stepmap_does_not_run_are_refused_by_validation(tmp_path: Path, 
     definition = {"StartAt": "T", "States": {"T": {"Type": "Task", "Resource": resource, "End": True}}}
     with pytest.raises(DefinitionError):
         run(tmp_path, definition, {})
+
+
+def test_send_message_wait_for_task_token(tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from stepmap.journal.registry import Registry
+    from stepmap.service.callbacks import send_to_registry
+
+    definition = {
+        "StartAt": "Ask",
+        "States": {
+            "Ask": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage.waitForTaskToken",
+                "Parameters": {
+                    "QueueUrl": QUEUE_URL,
+                    "MessageBody": {"token.$": "$$.Task.Token", "q.$": "$.q"},
+                },
+                "End": True,
+            }
+        },
+    }
+    state_dir = tmp_path / "state"
+    service = StepmapService(executor="sync", state_dir=str(state_dir), journal=True)  # as `stepmap run`
+    result: dict[str, Any] = {}
+    runner = threading.Thread(target=lambda: result.update(e=service.start_execution(definition, {"q": 1})))
+    runner.start()
+    store = MessageStore(str(state_dir))
+    for _ in range(600):  # bounded: a worker answering the queue
+        messages = store.receive("work", 1) if (state_dir / "messages.sqlite").exists() else []
+        if messages:
+            break
+        time.sleep(0.05)
+    body = json.loads(messages[0]["Body"])
+    assert body["q"] == 1
+    send_to_registry(
+        Registry(str(state_dir / "journal.sqlite")),
+        body["token"],
+        {"status": "SUCCEEDED", "output": '{"a": 2}'},
+    )
+    runner.join(timeout=60)
+    service.close()
+    assert result["e"].status == "SUCCEEDED", result["e"].cause
+    assert result["e"].output == {"a": 2}
+
+
+def test_distributed_map_children_in_worker_processes_send_to_the_same_queue(tmp_path: Path) -> None:
+    definition = {
+        "StartAt": "Each",
+        "States": {
+            "Each": {
+                "Type": "Map",
+                "ItemsPath": "$.items",
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Send",
+                    "States": {
+                        "Send": {
+                            "Type": "Task",
+                            "Resource": "arn:aws:states:::sqs:sendMessage",
+                            "Parameters": {
+                                "QueueUrl": QUEUE_URL,
+                                "MessageBody.$": "States.Format('item {}', $)",
+                            },
+                            "End": True,
+                        }
+                    },
+                },
+                "End": True,
+            }
+        },
+    }
+    service = StepmapService(executor="local", max_workers=2, state_dir=str(tmp_path / "state"))
+    try:
+        execution = service.start_execution(definition, {"items": list(range(20))})
+    finally:
+        service.close()
+    assert execution.status == "SUCCEEDED", execution.cause
+    bodies = sorted(m["body"] for m in MessageStore(str(tmp_path / "state")).messages("work"))
+    assert bodies == sorted(f"item {i}" for i in range(20))

@@ -4,6 +4,7 @@ the queue a workflow sent to."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from stepmap.storage.messages import MessageStore
 @pytest.fixture
 def endpoint(tmp_path: Path) -> Iterator[tuple[str, str]]:
     state_dir = str(tmp_path / "state")
-    ctx = EndpointContext.from_options(state_dir=state_dir)
+    ctx = EndpointContext.from_options(store=os.path.join(state_dir, "s3"), state_dir=state_dir)
     services = {k: v for k, v in build_json_services(ctx).items() if k in ("AmazonSQS", "AWSEvents")}
     server = EndpointServer(json_services=services).start()
     try:

@@ -16,7 +16,7 @@ from stepmap.endpoints import EndpointContext, EndpointServer
 from stepmap.endpoints.stepfunctions import StepFunctionsEndpoint
 from stepmap.functions import FunctionRegistry
 from stepmap.integrations.mock import load_mock_config
-from tests.mocks.test_mock_config import AWS_EXAMPLE, LAMBDA_SQS
+from tests.mocks.test_mock_config import ATHENA_BEDROCK, AWS_EXAMPLE, LAMBDA_SQS
 
 ROLE = "arn:aws:iam::123456789012:role/test"
 # the API's executions sleep for real: retry after 1 s, not the 2-4-8 s of the documentation's example
@@ -26,7 +26,9 @@ FAST["States"]["LambdaState"]["Retry"][0].update(IntervalSeconds=1, BackoffRate=
 
 @pytest.fixture
 def sfn(tmp_path: Any) -> Iterator[Any]:
-    ctx = EndpointContext.from_options(state_dir=str(tmp_path / "state"))
+    ctx = EndpointContext.from_options(
+        store=str(tmp_path / "state" / "s3"), state_dir=str(tmp_path / "state")
+    )
     ctx.run_options = {
         "executor": "sync",
         "functions": FunctionRegistry(),
@@ -57,7 +59,6 @@ def finished(sfn: Any, arn: str) -> dict[str, Any]:
 
 
 def test_start_execution_with_a_test_case(sfn: Any) -> None:
-    # sqs:sendMessage is not run locally: the machine is accepted because the mock file mocks that state
     arn = sfn.create_state_machine(name="LambdaSQSIntegration", definition=json.dumps(FAST), roleArn=ROLE)[
         "stateMachineArn"
     ]
@@ -70,10 +71,14 @@ def test_start_execution_with_a_test_case(sfn: Any) -> None:
     history = sfn.get_execution_history(executionArn=started["executionArn"])["events"]
     assert [e["type"] for e in history].count("TaskFailed") == 3  # 0, then the range 1-2
 
-    # HybridPath mocks the Lambda only: the SQS task is really called, and stepmap has no local SQS
+    # HybridPath mocks the Lambda only: the SQS task really sends (to stepmap's local queue)
     hybrid = finished(sfn, sfn.start_execution(stateMachineArn=f"{arn}#HybridPath")["executionArn"])
-    assert hybrid["status"] == "FAILED"
-    assert "sqs" in hybrid["cause"]
+    assert hybrid["status"] == "SUCCEEDED"
+    output = json.loads(hybrid["output"])
+    assert (
+        output["MessageId"] != AWS_EXAMPLE["MockedResponses"]["MockedSQSSuccess"]["0"]["Return"]["MessageId"]
+    )
+    assert "SdkHttpMetadata" in output
 
 
 def test_unknown_test_case_is_a_validation_error(sfn: Any) -> None:
@@ -88,5 +93,5 @@ def test_unknown_test_case_is_a_validation_error(sfn: Any) -> None:
 
 def test_unmocked_machines_are_still_refused_at_creation(sfn: Any) -> None:
     with pytest.raises(ClientError) as info:
-        sfn.create_state_machine(name="Other", definition=json.dumps(FAST), roleArn=ROLE)
+        sfn.create_state_machine(name="Other", definition=json.dumps(ATHENA_BEDROCK), roleArn=ROLE)
     assert info.value.response["Error"]["Code"] == "InvalidDefinition"

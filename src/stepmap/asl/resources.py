@@ -83,9 +83,9 @@ SUPPORTED: dict[str, tuple[frozenset[str] | None, frozenset[str | None]]] = {
     "states": (frozenset({"startExecution"}), frozenset({None, "sync", "sync:2"})),
     "activity": (None, frozenset({None})),
     # SNS, SQS, EventBridge over the state directory's message store (stepmap.integrations.messaging)
-    "sns": (frozenset({"publish"}), frozenset({None})),
-    "sqs": (frozenset({"sendMessage"}), frozenset({None})),
-    "events": (frozenset({"putEvents"}), frozenset({None})),
+    "sns": (frozenset({"publish"}), frozenset({None, "waitForTaskToken"})),
+    "sqs": (frozenset({"sendMessage"}), frozenset({None, "waitForTaskToken"})),
+    "events": (frozenset({"putEvents"}), frozenset({None, "waitForTaskToken"})),
     "aws-sdk:sns": (frozenset({"publish"}), frozenset({None})),
     "aws-sdk:sqs": (frozenset({"sendMessage"}), frozenset({None})),
     "aws-sdk:eventbridge": (frozenset({"putEvents"}), frozenset({None})),

@@ -169,12 +169,41 @@ def _metadata(content_type: str) -> dict[str, Any]:
     }
 
 
-def register_messaging(table: Any, state_dir: str, *, region: str = "us-east-1") -> MessageStore:
-    """Add SNS, SQS and EventBridge to an integrations table, over ``state_dir``'s message store."""
+class MessagingCallback:
+    """``sqs:sendMessage.waitForTaskToken`` (and ``sns:publish``, ``events:putEvents``): send, with
+    ``$$.Task.Token`` in the message, then wait until SendTaskSuccess/Failure answers the token."""
+
+    def __init__(self, tokens: Any, messaging: MessagingIntegration) -> None:
+        self.tokens, self.messaging = tokens, messaging
+
+    def invoke(self, resource: ParsedResource, parameters: Any, ctx: TaskContext) -> Any:
+        token = (ctx.context.get("Task") or {}).get("Token")
+        if not token:
+            raise StatesError("States.Runtime", "the task has no $$.Task.Token")
+        plain = ParsedResource(resource.arn, resource.service, resource.action)
+
+        async def dispatch() -> None:
+            self.messaging.invoke(plain, parameters, ctx)
+
+        return self.tokens.wait(token, ctx.execution_arn, ctx.state_name, ctx.heartbeat, dispatch)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        from stepmap.integrations.callbacks import _in_process_only
+
+        return _in_process_only, (".waitForTaskToken",)
+
+
+def register_messaging(
+    table: Any, state_dir: str, *, region: str = "us-east-1", tokens: Any = None
+) -> MessageStore:
+    """Add SNS, SQS and EventBridge to an integrations table, over ``state_dir``'s message store (and
+    their ``.waitForTaskToken`` forms when ``tokens``, the service's task tokens, are given)."""
     store = MessageStore(state_dir, region=region)
     integration = MessagingIntegration(store)
     for pattern in ("sns:publish", "sqs:sendMessage", "events:putEvents"):
         table.register(pattern, integration)
+        if tokens is not None:
+            table.register(f"{pattern}.waitForTaskToken", MessagingCallback(tokens, integration))
     for pattern in ("aws-sdk:sns:publish", "aws-sdk:sqs:sendMessage", "aws-sdk:eventbridge:putEvents"):
         table.register(pattern, integration)
     return store

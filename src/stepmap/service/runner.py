@@ -248,7 +248,9 @@ class StepmapService:
             self.task_tokens = register_callbacks(self._integrations, self)  # .waitForTaskToken
             from stepmap.integrations.messaging import register_messaging
 
-            register_messaging(self._integrations, self.env["STEPMAP_STATE_DIR"])  # SNS, SQS, EventBridge
+            register_messaging(  # SNS, SQS, EventBridge (and their .waitForTaskToken forms)
+                self._integrations, self.env["STEPMAP_STATE_DIR"], tokens=self.task_tokens
+            )
             if self.aws == "passthrough":
                 from stepmap.integrations.passthrough import PassthroughClients, PassthroughIntegration
 
