@@ -806,11 +806,15 @@ class _Checker:
             if not isinstance(name, str) or not name:
                 self.schema(f"Error names must be non-empty strings, not {_show(name)}", (*eloc, j))
             elif name.startswith("States.") and name not in F.PREDEFINED_ERRORS:
-                self.schema(
+                # AWS accepts any name here (such a name simply never matches a predefined error), so
+                # this is a warning that catches typos, never a refusal of a definition AWS runs
+                self.report(
+                    "UNKNOWN_ERROR_NAME",
                     f"{_show(name)} is not a predefined error; "
                     "custom error names must not start with 'States.'"
                     + _did_you_mean(name, sorted(F.PREDEFINED_ERRORS)),
                     (*eloc, j),
+                    "WARNING",
                 )
         has_all = any(name == "States.ALL" for name in names)
         if has_all and len(names) > 1:
