@@ -172,9 +172,10 @@ def _code_roots(spec: FunctionSpec | None) -> tuple[str, ...]:
     return tuple(roots)
 
 
-def runtime_json(value: Any) -> str:
-    """JSON as Lambda's Python runtime writes it (``json.JSONEncoder`` defaults: ``", "`` and ``": "``)."""
-    return json.dumps(value, ensure_ascii=False)
+def runtime_json(value: Any, spec: FunctionSpec | None = None) -> str:
+    """JSON as Lambda's Python runtime writes it (``json.JSONEncoder`` defaults: ``", "`` and ``": "``;
+    non-ASCII escaped except on the python3.12 runtime, whose encoder sets ``ensure_ascii=False``)."""
+    return json.dumps(value, ensure_ascii=spec is None or spec.runtime != "python3.12")
 
 
 def _error_body(
@@ -193,7 +194,7 @@ def _error_body(
     frames = traceback.format_list(entries)
     body = {"errorMessage": _message(exc), "errorType": error_type, "requestId": request_id}
     while True:
-        text = runtime_json({**body, "stackTrace": frames})
+        text = runtime_json({**body, "stackTrace": frames}, spec)
         if len(text) <= MAX_CAUSE_CHARS or not frames:
             return error_type, text.encode("utf-8", "replace").decode("utf-8")
         frames = frames[len(frames) // 2 + 1 :] if len(frames) > 1 else []
@@ -424,7 +425,8 @@ def call_handler(spec: FunctionSpec, payload_json: str, invocation: Invocation) 
             return _raw_result(bytes(result), sink.getvalue(), took)
         try:
             body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-            size = len(runtime_json(result).encode("utf-8"))  # a lone surrogate fails here: not JSON
+            body.encode("utf-8")  # a lone surrogate has no UTF-8 form: not JSON text
+            size = len(runtime_json(result, spec).encode("utf-8"))
         except (TypeError, ValueError, RecursionError) as exc:
             if isinstance(exc, RecursionError):
                 reason = "the result is nested too deeply"
