@@ -50,6 +50,7 @@ class Invocation:
     timeout_seconds: float | None = None
     capture_logs: bool = True
     region: str = "us-east-1"
+    client_context: Any = None  # the decoded ClientContext of a lambda:invoke Task (a JSON object)
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ class LambdaContext:
         self.log_group_name = f"/aws/lambda/{invocation.function_name}"
         self.log_stream_name = f"stepmap/[$LATEST]{invocation.request_id.replace('-', '')}"
         self.identity = None
-        self.client_context = None
+        self.client_context = _client_context(invocation.client_context)
         timeout = spec.timeout if spec is not None and spec.timeout is not None else None
         if timeout is None:
             timeout = invocation.timeout_seconds if invocation.timeout_seconds is not None else 900.0
@@ -87,6 +88,26 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _Fields:
+    """An object whose attributes are the named fields of a JSON object (None when absent), as Lambda's
+    Python runtime builds ``context.client_context`` and its ``client``."""
+
+    def __init__(self, names: tuple[str, ...], values: Any) -> None:
+        for name in names:
+            setattr(self, name, values.get(name) if isinstance(values, dict) else None)
+
+
+_CLIENT_FIELDS = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+
+def _client_context(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    context = _Fields(("custom", "env", "client"), value)
+    context.client = _Fields(_CLIENT_FIELDS, value.get("client"))  # type: ignore[attr-defined]
+    return context
 
 
 class _InitError(Exception):

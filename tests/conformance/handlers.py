@@ -20,6 +20,7 @@ __all__ = [
     "TransientError",
     "add",
     "big",
+    "client_context_custom",
     "context_info",
     "echo",
     "fail_until",
@@ -148,3 +149,8 @@ def context_info(event: Any, context: Any) -> Any:
 def raw_bytes(event: dict[str, Any], context: Any) -> Any:
     """Return ``event["text"]`` encoded as UTF-8 bytes (Lambda's runtime passes bytes through raw)."""
     return str(event["text"]).encode("utf-8")
+
+
+def client_context_custom(event: Any, context: Any) -> Any:
+    """Return ``context.client_context.custom`` (None without a ClientContext)."""
+    return None if context.client_context is None else context.client_context.custom

@@ -25,6 +25,7 @@ from stepmap.interpreter.run import PAYLOAD_LIMIT, Frame, StateCall
 from stepmap.interpreter.service_tasks import invoke_service_task, task_token
 from stepmap.interpreter.tasks import (
     LambdaResponse,
+    client_context,
     compact_cause,
     invocation_type,
     lambda_envelope,
@@ -205,9 +206,10 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
             if kind == "DryRun":  # Lambda checks the call without running the function
                 response = LambdaResponse(None, "null", str(uuid.uuid4()))
             else:
+                client = client_context(parameters) if target.optimized else None
                 try:
                     response = await run.invoker.invoke_lambda(
-                        target.function_name, payload_json, limit, run.logs
+                        target.function_name, payload_json, limit, run.logs, client
                     )
                 except StatesError:
                     if kind != "Event":

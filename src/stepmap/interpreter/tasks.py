@@ -37,6 +37,7 @@ __all__ = [
     "HandlerInvoker",
     "LambdaResponse",
     "TaskTarget",
+    "client_context",
     "compact_cause",
     "invocation_type",
     "lambda_envelope",
@@ -107,6 +108,24 @@ def invocation_type(parameters: Any) -> str:
             "Member must satisfy enum value set: [Event, RequestResponse, DryRun]",
         )
     return str(kind)
+
+
+def client_context(parameters: Any) -> Any:
+    """The ``ClientContext`` of a lambda:invoke Task decoded (base64 of a JSON object), or None; Lambda
+    refuses anything else."""
+    raw = parameters.get("ClientContext") if isinstance(parameters, dict) else None
+    if raw is None:
+        return None
+    try:
+        value = json.loads(base64.b64decode(raw, validate=True)) if isinstance(raw, str) else None
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise StatesError(
+            "Lambda.InvalidRequestContentException",
+            "Client context must be a valid Base64-encoded JSON object.",
+        )
+    return value
 
 
 def _log_result(response: LambdaResponse, version: str) -> str:
@@ -203,9 +222,16 @@ class HandlerInvoker:
         return response.payload, response.body, response.request_id
 
     async def invoke_lambda(
-        self, name: str, payload_json: str, timeout: float | None, logs: list[str]
+        self,
+        name: str,
+        payload_json: str,
+        timeout: float | None,
+        logs: list[str],
+        client_context: Any = None,
     ) -> LambdaResponse:
-        """Call function ``name``; return its response (raises StatesError for its failure)."""
+        """Call function ``name``; return its response (raises StatesError for its failure).
+        ``client_context`` is the decoded ClientContext object the handler sees as
+        ``context.client_context``."""
         spec = self.functions.get(name)
         arn = self.function_arn(name)
         if spec is None:
@@ -214,7 +240,9 @@ class HandlerInvoker:
                 f"Function not found: {arn} (register it with --function {name}=module:attr)",
             )
         request_id = str(uuid.uuid4())
-        invocation = Invocation(spec.name, arn, request_id, timeout, self.capture_logs, self.region)
+        invocation = Invocation(
+            spec.name, arn, request_id, timeout, self.capture_logs, self.region, client_context
+        )
         try:
             future = self.executor.submit(call_handler, spec, payload_json, invocation)
         except RuntimeError as exc:  # executor shut down or broken
