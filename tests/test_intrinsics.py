@@ -244,10 +244,11 @@ def test_format_aws_examples() -> None:
     assert run(spec, {"$.name": "Foo"}) == "Your name is Foo, we are in the year 2020"
 
 
-def test_format_renders_non_strings_as_compact_json() -> None:
-    refs = {"$.o": {"a": 1, "b": [1, "x"]}, "$.l": [1, 2]}
+def test_format_renders_objects_and_arrays_java_style() -> None:
+    # AWS prints an object or array argument the way Java's Map/List toString does (issue 14)
+    refs = {"$.o": {"a": 1, "b": [1, "x"], "c": {}, "d": None}, "$.l": [1, 2]}
     text = "States.Format('{} {} {} {} {} {}', 1.5, true, null, -3, $.o, $.l)"
-    assert run(text, refs) == '1.5 true null -3 {"a":1,"b":[1,"x"]} [1,2]'
+    assert run(text, refs) == "1.5 true null -3 {a=1, b=[1, x], c={}, d=null} [1, 2]"
 
 
 def test_format_escaped_braces_are_not_placeholders() -> None:

@@ -50,6 +50,7 @@ class Invocation:
     timeout_seconds: float | None = None
     capture_logs: bool = True
     region: str = "us-east-1"
+    client_context: Any = None  # the decoded ClientContext of a lambda:invoke Task (a JSON object)
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,10 @@ class CallResult:
     error_type: str | None = None
     logs: str = ""
     duration: float = 0.0
+    # the response as Lambda returns it: its Content-Type (``application/unknown`` for a handler's raw
+    # bytes) and its length in bytes as the runtime encoded it (spaced JSON), for the envelope's headers
+    content_type: str = "application/json"
+    size: int = 0
 
 
 class LambdaContext:
@@ -75,7 +80,7 @@ class LambdaContext:
         self.log_group_name = f"/aws/lambda/{invocation.function_name}"
         self.log_stream_name = f"stepmap/[$LATEST]{invocation.request_id.replace('-', '')}"
         self.identity = None
-        self.client_context = None
+        self.client_context = _client_context(invocation.client_context)
         timeout = spec.timeout if spec is not None and spec.timeout is not None else None
         if timeout is None:
             timeout = invocation.timeout_seconds if invocation.timeout_seconds is not None else 900.0
@@ -83,6 +88,26 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _Fields:
+    """An object whose attributes are the named fields of a JSON object (None when absent), as Lambda's
+    Python runtime builds ``context.client_context`` and its ``client``."""
+
+    def __init__(self, names: tuple[str, ...], values: Any) -> None:
+        for name in names:
+            setattr(self, name, values.get(name) if isinstance(values, dict) else None)
+
+
+_CLIENT_FIELDS = ("installation_id", "app_title", "app_version_name", "app_version_code", "app_package_name")
+
+
+def _client_context(value: Any) -> Any:
+    if not isinstance(value, dict):
+        return None
+    context = _Fields(("custom", "env", "client"), value)
+    context.client = _Fields(_CLIENT_FIELDS, value.get("client"))  # type: ignore[attr-defined]
+    return context
 
 
 class _InitError(Exception):
@@ -150,14 +175,47 @@ def _message(exc: BaseException) -> str:
     return message.encode("utf-8", "replace").decode("utf-8")
 
 
-def _error_body(exc: BaseException, request_id: str, skip_frames: int = 1) -> tuple[str, str]:
-    """Lambda's error shape, kept under AWS's 32,768-character cause: the message is cut first, then the
-    oldest frames of the stack trace."""
+TASK_ROOT = "/var/task"  # where Lambda unpacks a function's code; stack frames show paths under it
+
+
+def _lambda_path(filename: str, roots: tuple[str, ...]) -> str:
+    """A frame's file as Lambda's runtime shows it: under /var/task when it is the function's own code."""
+    for root in roots:
+        prefix = root.rstrip(os.sep) + os.sep
+        if filename.startswith(prefix):
+            return f"{TASK_ROOT}/{filename[len(prefix) :].replace(os.sep, '/')}"
+    return filename
+
+
+def _code_roots(spec: FunctionSpec | None) -> tuple[str, ...]:
+    roots = [os.path.realpath(spec.code_root)] if spec is not None and spec.code_root else []
+    roots.append(os.getcwd())  # a handler on the import path: the project directory stands for the task root
+    return tuple(roots)
+
+
+def runtime_json(value: Any, spec: FunctionSpec | None = None) -> str:
+    """JSON as Lambda's Python runtime writes it (``json.JSONEncoder`` defaults: ``", "`` and ``": "``;
+    non-ASCII escaped except on the python3.12 runtime, whose encoder sets ``ensure_ascii=False``)."""
+    return json.dumps(value, ensure_ascii=spec is None or spec.runtime != "python3.12")
+
+
+def _error_body(
+    exc: BaseException, request_id: str, skip_frames: int = 1, spec: FunctionSpec | None = None
+) -> tuple[str, str]:
+    """Lambda's error shape as the Python runtime posts it (``{"errorMessage": ..., "errorType": ...,
+    "requestId": ..., "stackTrace": [...]}``, spaced JSON, frames from ``traceback.format_list`` with the
+    function's files under /var/task), kept under AWS's 32,768-character cause: the message is cut first,
+    then the oldest frames of the stack trace."""
     error_type = type(exc).__name__
-    frames = traceback.format_list(traceback.extract_tb(exc.__traceback__)[skip_frames:])
+    roots = _code_roots(spec)
+    entries = [
+        traceback.FrameSummary(_lambda_path(f.filename, roots), f.lineno, f.name, line=f.line)
+        for f in traceback.extract_tb(exc.__traceback__)[skip_frames:]
+    ]
+    frames = traceback.format_list(entries)
     body = {"errorMessage": _message(exc), "errorType": error_type, "requestId": request_id}
     while True:
-        text = json.dumps({**body, "stackTrace": frames}, separators=(",", ":"), ensure_ascii=False)
+        text = runtime_json({**body, "stackTrace": frames}, spec)
         if len(text) <= MAX_CAUSE_CHARS or not frames:
             return error_type, text.encode("utf-8", "replace").decode("utf-8")
         frames = frames[len(frames) // 2 + 1 :] if len(frames) > 1 else []
@@ -346,6 +404,16 @@ def _lambda_event_loop() -> Iterator[None]:
             asyncio.set_event_loop(running)
 
 
+def _raw_result(raw: bytes, logs: str, took: float) -> CallResult:
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except ValueError:
+        value = text
+    body = json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return CallResult(True, body, None, logs, took, content_type="application/unknown", size=len(raw))
+
+
 def call_handler(spec: FunctionSpec, payload_json: str, invocation: Invocation) -> CallResult:
     """Call one function with a JSON payload, in its own execution environment; never raises."""
     started = time.monotonic()
@@ -372,9 +440,14 @@ def call_handler(spec: FunctionSpec, payload_json: str, invocation: Invocation) 
             # no interrupt was possible (not the main thread): the late result is discarded, as
             # Lambda would have stopped the function
             return _timed_out(spec, invocation, seconds, sink.getvalue(), took)
+        if isinstance(result, bytes | bytearray):
+            # Lambda's runtime sends raw bytes as they are (Content-Type application/unknown); Step
+            # Functions reads them as JSON when they are JSON, else as a string
+            return _raw_result(bytes(result), sink.getvalue(), took)
         try:
             body = json.dumps(result, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
             body.encode("utf-8")  # a lone surrogate has no UTF-8 form: not JSON text
+            size = len(runtime_json(result, spec).encode("utf-8"))
         except (TypeError, ValueError, RecursionError) as exc:
             if isinstance(exc, RecursionError):
                 reason = "the result is nested too deeply"
@@ -391,7 +464,7 @@ def call_handler(spec: FunctionSpec, payload_json: str, invocation: Invocation) 
                 sink.getvalue(),
                 time.monotonic() - started,
             )
-        return CallResult(True, body, None, sink.getvalue(), took)
+        return CallResult(True, body, None, sink.getvalue(), took, size=size)
     except HandlerTimedOut:
         return _timed_out(spec, invocation, seconds or 0, sink.getvalue(), time.monotonic() - started)
     except _InitError as exc:
@@ -407,7 +480,7 @@ def call_handler(spec: FunctionSpec, payload_json: str, invocation: Invocation) 
         raise  # the coordinator itself was interrupted (in-process executor): not the handler's failure
     except BaseException as exc:  # sys.exit(), KeyboardInterrupt, GeneratorExit and any
         # BaseException subclass a handler raises are that handler's failure, never the engine's
-        error_type, body = _error_body(exc, request_id)
+        error_type, body = _error_body(exc, request_id, spec=spec)
         return CallResult(False, body, error_type, sink.getvalue(), time.monotonic() - started)
     finally:
         if capture is not None:

@@ -53,6 +53,7 @@ class ChildJob:
     record_format: RecordFormat | None = None  # set when a ResultWriter exports the results
     integrations: Any = None  # the TaskIntegrations port of the parent (picklable), for service Tasks
     mocks: Any = None  # the TaskMocks port of the parent (a MockConfigFile test case), picklable
+    store: Any = None  # the object store, for a Distributed Map nested in the children (when picklable)
 
 
 _machines: dict[str, tuple[StateMachine, bool]] = {}
@@ -184,6 +185,14 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     clock: Clock = ManualClock(start) if start is not None else BlockingClock()
     arn_prefix, state_machine_arn = _identity(job)
     run = child_run(machine, state_machine_arn, job.state_machine_name, clock, invoker)
+    from stepmap.interpreter.distributed.runner import DistributedMap, nests_distributed_map
+
+    if nests_distributed_map(machine):
+        # A Distributed Map inside a child: its own Map Run, driven here with an in-process executor
+        # (orchestration in this worker, never a wait on the pool that runs this chunk), with the
+        # parent's object store when it could travel (else an ItemReader or ResultWriter there fails
+        # with a clear error).
+        run.distributed_map = DistributedMap(SyncExecutor(), job.functions, job.store, workers=1)
     base = uuid.uuid5(uuid.UUID(job.map_run_id), "children").int  # children's names differ from the run's
     fmt = job.record_format
     chunk = ChunkResult(children[0][0] if children else 0, len(children))

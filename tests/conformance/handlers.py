@@ -20,6 +20,7 @@ __all__ = [
     "TransientError",
     "add",
     "big",
+    "client_context_custom",
     "context_info",
     "echo",
     "fail_until",
@@ -28,6 +29,7 @@ __all__ = [
     "raise_custom",
     "raise_sequence",
     "raise_value_error",
+    "raw_bytes",
     "sleep",
     "times_two",
 ]
@@ -142,3 +144,13 @@ def context_info(event: Any, context: Any) -> Any:
         "has_request_id": isinstance(context.aws_request_id, str) and bool(context.aws_request_id),
         "remaining_positive": context.get_remaining_time_in_millis() > 0,
     }
+
+
+def raw_bytes(event: dict[str, Any], context: Any) -> Any:
+    """Return ``event["text"]`` encoded as UTF-8 bytes (Lambda's runtime passes bytes through raw)."""
+    return str(event["text"]).encode("utf-8")
+
+
+def client_context_custom(event: Any, context: Any) -> Any:
+    """Return ``context.client_context.custom`` (None without a ClientContext)."""
+    return None if context.client_context is None else context.client_context.custom

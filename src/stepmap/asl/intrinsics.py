@@ -410,6 +410,18 @@ def _canonical(value: Any) -> Any:
     return ("other", repr(value))
 
 
+def _java_text(value: Any) -> str:
+    """A value as AWS's States.Format prints it: Java's ``Map``/``List`` ``toString`` (``{key=value, k2=[1,
+    2]}``), strings without quotes, numbers, booleans and null as JSON writes them."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_java_text(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_text(item) for item in value) + "]"
+    if isinstance(value, str):
+        return value
+    return _to_json(value)
+
+
 def _format(values: Sequence[Any], args: Sequence[_Arg]) -> str:
     name = "States.Format"
     template_arg = args[0]
@@ -428,7 +440,7 @@ def _format(values: Sequence[Any], args: Sequence[_Arg]) -> str:
     out = [pieces[0]]
     size = len(pieces[0])
     for filler, piece in zip(fillers, pieces[1:]):
-        text = filler if isinstance(filler, str) else _to_json(_bounded(name, filler))
+        text = _java_text(_bounded(name, filler))
         out.append(text)
         out.append(piece)
         size += len(text) + len(piece)

@@ -26,6 +26,7 @@ How the dialect behaves where JSONPath implementations disagree (Jayway's choice
   (``$..book.length()`` counts the books). ``length()`` counts an array's elements or an object's keys
   (other values: ``null``); ``min() max() avg() sum() stddev()`` aggregate numbers and fail on none.
 * Slices take a step (``[::2]``) with Python's semantics, which Jayway lacks.
+* A dot before a bracket is ignored (``$.[0]``, ``$.a.[0].b``, ``$.[?(@.x > 1)]``), as Jayway reads it.
 """
 
 from __future__ import annotations
@@ -575,6 +576,9 @@ class _Parser:
                 if self.peek() == "*":
                     self.pos += 1
                     steps.append(_Wild())
+                    continue
+                if self.peek() == "[":  # Jayway reads '.[0]' as '[0]' ('$.[0]', '$.a.[?(@.x > 1)]')
+                    steps.append(self.parse_bracket())
                     continue
                 name = self.parse_dot_name(in_filter, after=".")
                 if self.peek() == "(":

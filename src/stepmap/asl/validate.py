@@ -171,7 +171,7 @@ class _Checker:
             "top": F.TOP_LEVEL_FIELDS,
             "branch": F.BRANCH_FIELDS,
             "processor": F.PROCESSOR_FIELDS,
-            "iterator": F.BRANCH_FIELDS,
+            "iterator": F.PROCESSOR_FIELDS,
         }[kind]
         self.fields(node, loc, allowed, where, lang)
         if kind == "top":
@@ -528,15 +528,16 @@ class _Checker:
             )
         elif "ItemProcessor" not in node and "Iterator" not in node:
             self.schema("The field 'ItemProcessor' is required in a Map state", loc)
-        if "ItemProcessor" in node:
-            processor = node["ItemProcessor"]
+        # 'Iterator' is the legacy name of 'ItemProcessor' and AWS still runs it in either mode
+        for name in ("ItemProcessor", "Iterator"):
+            if name not in node:
+                continue
+            processor = node[name]
             if isinstance(processor, Mapping) and "ProcessorConfig" in processor:
-                mode = self.processor_config(
-                    processor["ProcessorConfig"], (*loc, "ItemProcessor", "ProcessorConfig")
-                )
-            self.machine(processor, (*loc, "ItemProcessor"), "processor", lang)
-        if "Iterator" in node:
-            self.machine(node["Iterator"], (*loc, "Iterator"), "iterator", lang)
+                mode = self.processor_config(processor["ProcessorConfig"], (*loc, name, "ProcessorConfig"))
+            self.machine(
+                processor, (*loc, name), "processor" if name == "ItemProcessor" else "iterator", lang
+            )
         if "Parameters" in node and "ItemSelector" in node:
             self.schema(
                 "'Parameters' is the legacy name of 'ItemSelector'; use only one of them",
@@ -806,11 +807,15 @@ class _Checker:
             if not isinstance(name, str) or not name:
                 self.schema(f"Error names must be non-empty strings, not {_show(name)}", (*eloc, j))
             elif name.startswith("States.") and name not in F.PREDEFINED_ERRORS:
-                self.schema(
+                # AWS accepts any name here (such a name simply never matches a predefined error), so
+                # this is a warning that catches typos, never a refusal of a definition AWS runs
+                self.report(
+                    "UNKNOWN_ERROR_NAME",
                     f"{_show(name)} is not a predefined error; "
                     "custom error names must not start with 'States.'"
                     + _did_you_mean(name, sorted(F.PREDEFINED_ERRORS)),
                     (*eloc, j),
+                    "WARNING",
                 )
         has_all = any(name == "States.ALL" for name in names)
         if has_all and len(names) > 1:

@@ -116,8 +116,9 @@ class Run:
                 "Name": self.name,
                 "RoleArn": self.role_arn,
                 "StartTime": format_timestamp(self.start_time),
-                "RedriveCount": self.redrive_count,
             }
+            if ":express:" not in self.execution_arn:  # Express workflows cannot be redriven: no count
+                self._execution_context["RedriveCount"] = self.redrive_count
         return self._execution_context
 
     def check_deadline(self) -> None:
@@ -187,8 +188,9 @@ class StateCall:
                 "RetryCount": self.retry_count,
             },
             "StateMachine": {"Id": self.run.state_machine_arn, "Name": self.run.state_machine_name},
-            "Task": {} if self.task_token is None else {"Token": self.task_token},
         }
+        if self.task_token is not None:  # AWS gives $$.Task only to callback tasks (.waitForTaskToken)
+            ctx["Task"] = {"Token": self.task_token}
         item = map_item if map_item is not None else self.frame.map_item
         if item is not None:
             ctx["Map"] = {"Item": item}

@@ -9,6 +9,7 @@ here: :func:`stepmap.interpreter.engine.run_state` applies them, the same way fo
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,14 @@ from stepmap.asl.timestamps import parse_timestamp
 from stepmap.errors import StatesError
 from stepmap.interpreter.run import PAYLOAD_LIMIT, Frame, StateCall
 from stepmap.interpreter.service_tasks import invoke_service_task, task_token
-from stepmap.interpreter.tasks import lambda_envelope, resolve_task
+from stepmap.interpreter.tasks import (
+    LambdaResponse,
+    client_context,
+    compact_cause,
+    invocation_type,
+    lambda_envelope,
+    resolve_task,
+)
 
 __all__ = [
     "INLINE_MAP_CONCURRENCY",
@@ -194,14 +202,28 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
             result = mock.invoke(None, parameters, None)
             result_json, request_id = dumps(result), ""
         else:
-            result, result_json, request_id = await run.invoker.invoke(
-                target.function_name, payload_json, limit, run.logs
-            )
+            kind = invocation_type(parameters) if target.optimized else "RequestResponse"
+            if kind == "DryRun":  # Lambda checks the call without running the function
+                response = LambdaResponse(None, "null", str(uuid.uuid4()))
+            else:
+                client = client_context(parameters) if target.optimized else None
+                try:
+                    response = await run.invoker.invoke_lambda(
+                        target.function_name, payload_json, limit, run.logs, client
+                    )
+                except StatesError:
+                    if kind != "Event":
+                        raise
+                    # an asynchronous invocation was accepted (202): the function's own failure is
+                    # Lambda's to retry, not the Task's
+                    response = LambdaResponse(None, "null", str(uuid.uuid4()))
+            result, result_json, request_id = response.payload, response.body, response.request_id
         size_check(state, result_json)
     except StatesError as exc:
         if exc.error == "States.Timeout" and heartbeat_bound:
             exc = StatesError("States.HeartbeatTimeout", f"Task sent no heartbeat for {heartbeat:g} seconds")
         if target.optimized:
+            exc = StatesError(exc.error, compact_cause(exc.cause))
             kind = "TaskTimedOut" if exc.error in _TIMEOUTS else "TaskFailed"
             cursor.add(kind, {**common, "error": exc.error, "cause": exc.cause or ""})
         else:
@@ -210,7 +232,7 @@ async def _task(state: model.Task, raw: Any, call: StateCall) -> Outcome:
         raise exc from None
     if target.optimized:
         if mock is None:
-            result = lambda_envelope(result, request_id, target.qualifier)
+            result = lambda_envelope(result, request_id, target.qualifier, response, parameters)
         cursor.add(
             "TaskSucceeded", {**common, "output": dumps(result), "outputDetails": {"truncated": False}}
         )

@@ -651,6 +651,15 @@ class _LazyStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service.store, name)
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        # Travels to a worker (a Distributed Map nested in children) as the store itself, never as the
+        # service; a store that cannot be pickled (a network client) makes the pickling fail
+        return (_same, (self._service.store,))
+
+
+def _same(value: Any) -> Any:
+    return value
+
 
 class _Observers:
     """Fans Map Run events out to the journal (throttled) and to a caller's observer (progress bars).

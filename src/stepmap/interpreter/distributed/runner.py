@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import pickle
 from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor
 from dataclasses import dataclass
@@ -172,6 +173,16 @@ def _in_state_records(state: model.Map) -> RecordFormat | None:
     return RecordFormat("NONE", "JSON") if config.get("Transformation") == "NONE" else None
 
 
+def nests_distributed_map(machine: model.StateMachine) -> bool:
+    """Whether a Distributed Map appears anywhere in ``machine`` (in Parallel branches and Maps too)."""
+    for state in machine.states.values():
+        if isinstance(state, model.Map) and (state.distributed or nests_distributed_map(state.processor)):
+            return True
+        if isinstance(state, model.Parallel) and any(nests_distributed_map(b) for b in state.branches):
+            return True
+    return False
+
+
 class DistributedMap:
     """The DistributedMapRunner: runs Distributed Map states as Map Runs on an executor."""
 
@@ -192,6 +203,17 @@ class DistributedMap:
         self.workers = workers or os.cpu_count() or 1
         self.tmp_dir = tmp_dir
         self.map_runs: list[MapRun] = []
+
+    def _shippable_store(self) -> ObjectStorePort | None:
+        """The object store, when it can travel with a chunk to a worker (a local directory store can;
+        one holding a network client cannot): a nested Distributed Map's ItemReader/ResultWriter use it."""
+        if self.store is None:
+            return None
+        try:
+            pickle.dumps(self.store)
+        except Exception:
+            return None
+        return self.store
 
     def _store(self, what: str) -> ObjectStorePort:
         if self.store is None:
@@ -269,6 +291,7 @@ class DistributedMap:
                 run.invoker.integrations if uses_service_integrations(state.processor.raw) else None
             ),
             mocks=getattr(run.invoker, "mocks", None),
+            store=self._shippable_store() if nests_distributed_map(state.processor) else None,
         )
         cursor = call.frame.cursor
         if previous is None:
