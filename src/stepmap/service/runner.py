@@ -522,7 +522,9 @@ class StepmapService:
         resume: ResumePoint | None = None,
         mocks: Any = None,
     ) -> Execution:
-        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations, mocks=mocks)
+        invoker = HandlerInvoker(
+            self.executor, self.functions, integrations=_LazyIntegrations(self), mocks=mocks
+        )
         distributed = DistributedMap(
             self.executor,
             self.functions,
@@ -648,6 +650,17 @@ class _LazyStore:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._service.store, name)
+
+
+class _LazyIntegrations:
+    """The service's integration table, built when a Task state first looks one up (a machine without
+    service integrations never imports boto3's clients)."""
+
+    def __init__(self, service: StepmapService) -> None:
+        self._service = service
+
+    def find(self, resource: Any) -> Any:
+        return self._service.integrations.find(resource)
 
 
 class _Observers:
