@@ -87,6 +87,8 @@ _TRANSFORMATIONS = ("NONE", "COMPACT", "FLATTEN")
 
 def aws_date(moment: datetime) -> str:
     """A timestamp as AWS writes it in result records: UTC, milliseconds, ``Z`` (naive means UTC)."""
+    if moment.tzinfo is UTC:  # what the clocks give: the common case, first
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         return moment.isoformat(timespec="milliseconds") + "Z"
     if moment.utcoffset():
