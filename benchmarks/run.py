@@ -86,6 +86,8 @@ def main() -> None:
         ratio = f"{row['ratio_to_pool_chunk1']:.2f}x" if "ratio_to_pool_chunk1" in row else ""
         if target and ratio:
             ratio += f" (target >= {target:.1f}x)"
+        if "items_ratio_to_pool_chunk256" in result:
+            ratio += f" items/s {result['items_ratio_to_pool_chunk256']:.2f}x pool chunksize 256"
         if "finish_seconds" in result:  # the coordinator's stall finishing result files (issue 16)
             ratio += f" stall {result['finish_seconds']:.2f} s"
         print(
@@ -99,10 +101,13 @@ def main() -> None:
         pool1 = case("pool", str(n), "1")
         add("raw multiprocessing pool, chunksize 1", n, pool1)
         base = pool1["items_per_s"]
-        add("raw multiprocessing pool, chunksize 256", n, case("pool", str(n), "256"), base)
+        pool256 = case("pool", str(n), "256")
+        add("raw multiprocessing pool, chunksize 256", n, pool256, base)
         add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base, 3.5)
         add("stepmap Distributed Map (COMPACT)", n, case("dmap", str(n), "0", "COMPACT"), base)
-        add("stepmap Distributed Map, ItemBatcher 100", n, case("dmap", str(n), "100", "NONE"), base)
+        batched = case("dmap", str(n), "100", "NONE")
+        batched["items_ratio_to_pool_chunk256"] = batched["items_per_s"] / pool256["items_per_s"]
+        add("stepmap Distributed Map, ItemBatcher 100", n, batched, base)
         if args.full and installed("ray") and n <= 100_000:
             add("stepmap Distributed Map on Ray (local)", n, case("dmap", str(n), "0", "NONE", "ray"), base)
         for peer, limit in (("ray", 10_000), ("dask", 10_000)):
