@@ -10,6 +10,7 @@ $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -e '.[dev,ray]'
+	$(BIN)/python -m compileall -q src  # bytecode now, so that no start-up compiles it (issue 16)
 	touch $@
 
 demo: $(BIN)/.installed

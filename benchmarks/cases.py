@@ -76,6 +76,7 @@ def distributed_map(
         executor=executor, store=root, state_dir=os.path.join(work, "state"), journal=journal
     )
     service.start_execution({"StartAt": "P", **{"States": ONE_PASS["States"]}}, {})  # warm the pool
+    stall = _time_result_file_finishing()
     started = time.perf_counter()
     execution = service.start_execution(definition, {})
     seconds = time.perf_counter() - started
@@ -89,7 +90,27 @@ def distributed_map(
         "items_per_s": n / seconds,
         "children_per_s": children / seconds,
         "peak_rss_mb": _peak_rss_mb(),
+        "finish_seconds": stall[0],
     }
+
+
+def _time_result_file_finishing() -> list[float]:
+    """The coordinator's stall: seconds spent finishing result files (closing one and putting it into the
+    store), in which no child result is taken in. Measured by wrapping the writer's finish step."""
+    from stepmap.interpreter.distributed import writer
+
+    total = [0.0]
+    finish = writer._ResultFiles.finish
+
+    def timed(self: Any) -> None:
+        started = time.perf_counter()
+        try:
+            finish(self)
+        finally:
+            total[0] += time.perf_counter() - started
+
+    writer._ResultFiles.finish = timed  # type: ignore[method-assign]
+    return total
 
 
 def distributed_map_language(n: int, language: str, executor: str = "local") -> dict[str, Any]:

@@ -5,6 +5,8 @@ JSONL object, ResultWriter on), without and with ItemBatcher, beside a raw multi
 no-op on the same number of items (chunksize 1 and chunked).
 P3 fixed overhead: a 100-item Distributed Map, wall time from process start (and bare Python's start-up).
 P4 memory: the coordinator's peak RSS over a 1M-item Distributed Map (10M with --full).
+Start-up: ``import stepmap`` and ``stepmap run`` of a one-state Pass machine against ``python -c pass``
+(benchmarks/startup.py, interleaved, medians). Each target of issue 16 is printed beside its ratio.
 JSONata vs JSONPath: children/s of the same Distributed Map written in each query language (goal >= 0.7x).
 
 Every figure comes from one run on one machine; compare the ratios, not the absolute numbers (these
@@ -72,7 +74,9 @@ def main() -> None:
     memory_sizes = [5_000] if args.quick else ([1_000_000, 10_000_000] if args.full else [1_000_000])
     rows: list[dict[str, Any]] = []
 
-    def add(name: str, n: int, result: dict[str, Any], baseline: float | None = None) -> None:
+    def add(
+        name: str, n: int, result: dict[str, Any], baseline: float | None = None, target: float = 0.0
+    ) -> None:
         rate = result.get("children_per_s", result.get("items_per_s"))
         items_rate = result.get("items_per_s", rate)
         row = {"benchmark": name, "n": n, **result}
@@ -80,6 +84,12 @@ def main() -> None:
             row["ratio_to_pool_chunk1"] = rate / baseline
         rows.append(row)
         ratio = f"{row['ratio_to_pool_chunk1']:.2f}x" if "ratio_to_pool_chunk1" in row else ""
+        if target and ratio:
+            ratio += f" (target >= {target:.1f}x)"
+        if "items_ratio_to_pool_chunk256" in result:
+            ratio += f" items/s {result['items_ratio_to_pool_chunk256']:.2f}x pool chunksize 256"
+        if "finish_seconds" in result:  # the coordinator's stall finishing result files (issue 16)
+            ratio += f" stall {result['finish_seconds']:.2f} s"
         print(
             f"{name:<42} n={n:>10,} {rate:>10,.0f} children/s {items_rate:>10,.0f} items/s "
             f"rss {result.get('peak_rss_mb', 0):>7.1f} MB {ratio}"
@@ -91,10 +101,13 @@ def main() -> None:
         pool1 = case("pool", str(n), "1")
         add("raw multiprocessing pool, chunksize 1", n, pool1)
         base = pool1["items_per_s"]
-        add("raw multiprocessing pool, chunksize 256", n, case("pool", str(n), "256"), base)
-        add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base)
+        pool256 = case("pool", str(n), "256")
+        add("raw multiprocessing pool, chunksize 256", n, pool256, base)
+        add("stepmap Distributed Map (NONE records)", n, case("dmap", str(n), "0", "NONE"), base, 3.5)
         add("stepmap Distributed Map (COMPACT)", n, case("dmap", str(n), "0", "COMPACT"), base)
-        add("stepmap Distributed Map, ItemBatcher 100", n, case("dmap", str(n), "100", "NONE"), base)
+        batched = case("dmap", str(n), "100", "NONE")
+        batched["items_ratio_to_pool_chunk256"] = batched["items_per_s"] / pool256["items_per_s"]
+        add("stepmap Distributed Map, ItemBatcher 100", n, batched, base)
         if args.full and installed("ray") and n <= 100_000:
             add("stepmap Distributed Map on Ray (local)", n, case("dmap", str(n), "0", "NONE", "ray"), base)
         for peer, limit in (("ray", 10_000), ("dask", 10_000)):
@@ -161,9 +174,22 @@ def main() -> None:
         f"  stepmap {overhead['seconds']:.3f} s (median {overhead['median_seconds']:.3f} s); "
         f"bare python start-up {overhead['python_startup_seconds']:.3f} s"
     )
+    print("Start-up (medians, interleaved with python -c pass)")
+    startup = json.loads(_run_script("startup.py", ("--runs", "3" if args.quick else "11")))
+    rows.append({"benchmark": "start-up", **startup})
+    medians, targets = startup["median_seconds"], startup["targets"]
+    print(
+        f"  python -c pass {medians['python']:.3f} s; import stepmap {medians['import']:.3f} s "
+        f"= {startup['ratio_import']:.1f}x (target <= {targets['import']:.0f}x); stepmap run (one Pass) "
+        f"{medians['run']:.3f} s = {startup['ratio_run']:.1f}x (target <= {targets['run']:.0f}x)"
+    )
     print("P4 memory (coordinator peak RSS, ResultWriter on)")
     for n in memory_sizes:
         add("stepmap Distributed Map (memory)", n, case("dmap", str(n), "0", "NONE"))
+    if len(memory_sizes) > 1:  # issue 16: no stall, so throughput at 10M within 10% of that at 1M
+        small, large = rows[-len(memory_sizes)], rows[-1]
+        held = large["children_per_s"] / small["children_per_s"]
+        print(f"  throughput at {large['n']:,} / at {small['n']:,}: {held:.2f} (target >= 0.90)")
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"machine": machine(), "rows": rows}, indent=2))

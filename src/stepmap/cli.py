@@ -357,7 +357,11 @@ def run(
         value = _read_input(input_text)
         if mock_config is not None and test_case is None:
             raise InputError("--mock-config needs the test case to run (--test-case NAME)")
-        endpoint = _handler_endpoint(store, s3_endpoint, state_dir)  # before handler modules are imported
+        endpoint = None
+        if function or functions or template is not None or open_dashboard:
+            # handlers' boto3 reads AWS_ENDPOINT_URL: set before handler modules are imported. Without
+            # handlers nothing needs it now (Task integrations start an endpoint on first use).
+            endpoint = _handler_endpoint(store, s3_endpoint, state_dir)
         registry = _registry(function, functions, code)
         app = None
         source: Any = definition
@@ -371,12 +375,15 @@ def run(
         elif definition is None:
             raise InputError("give a DEFINITION file, or --template TEMPLATE")
         else:
-            from stepmap.service.apps import definition_with_subs
-            from stepmap.service.runner import prepare
-            from stepmap.templates import parse_sub_options
+            substitutions = None
+            if subs or subs_files:  # the templates package only when there is something to substitute
+                from stepmap.templates import parse_sub_options
 
-            substitutions = parse_sub_options(subs, subs_files)
+                substitutions = parse_sub_options(subs, subs_files)
             if substitutions:
+                from stepmap.service.apps import definition_with_subs
+                from stepmap.service.runner import prepare
+
                 loaded, stem = definition_with_subs(definition, substitutions)
                 source = prepare(loaded, name=stem)
         with ExitStack() as stack:

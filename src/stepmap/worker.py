@@ -35,6 +35,7 @@ from stepmap.runtime import call_handler
 __all__ = ["ChildJob", "ChunkResult", "call_handler", "child_name", "lost_child", "run_children"]
 
 LOG_LIMIT = 1 << 20  # bytes of handler output kept per chunk
+_LOW_48 = (1 << 48) - 1
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,9 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
         # with a clear error).
         run.distributed_map = DistributedMap(SyncExecutor(), job.functions, job.store, workers=1)
     base = uuid.uuid5(uuid.UUID(job.map_run_id), "children").int  # children's names differ from the run's
+    # child_name() without a UUID object per child: the index only changes the last 48 bits (12 hex digits)
+    head = str(uuid.UUID(int=base))[:-12]
+    low = base & _LOW_48
     fmt = job.record_format
     chunk = ChunkResult(children[0][0] if children else 0, len(children))
     if fmt is None:
@@ -201,7 +205,7 @@ def run_children(job: ChildJob, children: list[tuple[int, str, int]]) -> ChunkRe
     succeeded: list[bytes] = []
 
     async def one(index: int, input_json: str, item_count: int) -> None:
-        name = str(uuid.UUID(int=base ^ index))
+        name = head + f"{low ^ index:012x}" if index <= _LOW_48 else str(uuid.UUID(int=base ^ index))
         begun = clock.now()
         try:
             run.start_child(arn_prefix + name, name, input_json, begun)

@@ -6,6 +6,7 @@ the ResultWriter page's SUCCEEDED_0.json example), not taken from the writer's o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from datetime import UTC, datetime, timedelta, timezone
@@ -343,17 +344,16 @@ def test_empty_map_run_writes_only_the_manifest(store: LocalObjectStore, tmp_dir
 # -- store interaction and failures -----------------------------------------------------------------
 
 
-class PutFileStore:
-    """The local store plus ``put_file``, recording how each object arrived."""
+class RecordingStore:
+    """The local store, recording how each object arrived."""
 
     def __init__(self, inner: LocalObjectStore) -> None:
         self.inner = inner
         self.calls: list[tuple[str, str]] = []
 
-    def put_file(self, bucket: str, key: str, path: str) -> Any:
-        self.calls.append(("put_file", key))
-        with open(path, "rb") as f:
-            return self.inner.put(bucket, key, f.read())
+    def move_file(self, bucket: str, key: str, path: str, md5: str | None = None) -> Any:
+        self.calls.append(("move_file", key))
+        return self.inner.move_file(bucket, key, path, md5)
 
     def put(self, bucket: str, key: str, data: bytes) -> Any:
         self.calls.append(("put", key))
@@ -363,17 +363,34 @@ class PutFileStore:
         return getattr(self.inner, name)
 
 
-def test_result_files_are_uploaded_with_put_file_when_the_store_has_it(
+def test_result_files_are_moved_into_the_store_with_the_md5_computed_while_appending(
     store: LocalObjectStore, tmp_dir: str
 ) -> None:
-    wrapped = PutFileStore(store)
+    wrapped = RecordingStore(store)
     w = writer(wrapped, tmp_dir)
-    w.write(child(0))
+    for i in range(3):
+        w.write(child(i))
     w.close()
-    assert wrapped.calls == [
-        ("put_file", f"out/{RUN_ID}/SUCCEEDED_0.json"),
-        ("put", f"out/{RUN_ID}/manifest.json"),
-    ]
+    key = f"out/{RUN_ID}/SUCCEEDED_0.json"
+    assert wrapped.calls == [("move_file", key), ("put", f"out/{RUN_ID}/manifest.json")]
+    data = store.get(BUCKET, key)
+    assert store.head(BUCKET, key).etag == f'"{hashlib.md5(data).hexdigest()}"'
+    assert [r["Name"] for r in json.loads(data)] == [child(i).name for i in range(3)]
+    assert os.listdir(tmp_dir) == []  # the temporary file was taken, not copied
+
+
+def test_the_md5_survives_a_failed_upload_and_a_restore(store: LocalObjectStore, tmp_dir: str) -> None:
+    w = writer(store, tmp_dir, output_type="JSONL")
+    w.write(child(0))
+    state = w.state()
+    w2 = writer(store, tmp_dir, output_type="JSONL")
+    w2.restore(state)
+    w2.write(child(1))
+    w2.close()
+    key = f"out/{RUN_ID}/SUCCEEDED_0.json"
+    data = store.get(BUCKET, key)
+    assert len(data.splitlines()) == 2
+    assert store.head(BUCKET, key).etag == f'"{hashlib.md5(data).hexdigest()}"'
 
 
 def test_missing_bucket_is_result_writer_failed_and_keeps_the_records_for_a_redrive(
@@ -433,7 +450,7 @@ def test_store_failure_during_rollover(store: LocalObjectStore, tmp_dir: str) ->
 
 
 def test_engine_errors_pass_through(store: LocalObjectStore, tmp_dir: str) -> None:
-    class Unreachable(PutFileStore):
+    class Unreachable(RecordingStore):
         def put(self, bucket: str, key: str, data: bytes) -> Any:
             raise EngineError("store unreachable after retries")
 

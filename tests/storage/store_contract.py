@@ -88,6 +88,26 @@ class ObjectStoreContract:
         with pytest.raises(NoSuchBucket):
             store.put_file("no-such-bucket-here", "k", str(source))
 
+    def test_move_file_takes_the_file_in(self, store: ObjectStore, bucket: str, tmp_path: Path) -> None:
+        data = bytes(range(256)) * 300
+        md5 = hashlib.md5(data).hexdigest()
+        store.put(bucket, "files/moved.json", b"an older version")
+        for given in (md5, None):  # the caller's MD5, or none (the store computes it)
+            source = tmp_path / "result.json"
+            source.write_bytes(data)
+            info = store.move_file(bucket, "files/moved.json", str(source), given)
+            assert not source.exists()
+            assert (info.size, info.etag) == (len(data), f'"{md5}"')
+            assert store.get(bucket, "files/moved.json") == data
+            assert store.head(bucket, "files/moved.json").etag == f'"{md5}"'
+
+    def test_move_file_into_a_missing_bucket_keeps_the_file(self, store: ObjectStore, tmp_path: Path) -> None:
+        source = tmp_path / "x"
+        source.write_bytes(b"x")
+        with pytest.raises(NoSuchBucket):
+            store.move_file("no-such-bucket-here", "k", str(source))
+        assert source.read_bytes() == b"x"
+
     def test_put_replaces_an_object(self, store: ObjectStore, bucket: str) -> None:
         store.put(bucket, "k", b"first version")
         store.put(bucket, "k", b"second")

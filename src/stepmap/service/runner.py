@@ -26,8 +26,6 @@ from stepmap.environments import release as release_environments
 from stepmap.errors import DefinitionError, EngineError, InputError, Problem
 from stepmap.functions import FunctionRegistry, FunctionSpec, HandlerRef, function_name_of
 from stepmap.interpreter.clock import Clock
-from stepmap.interpreter.distributed.maprun import MapRun
-from stepmap.interpreter.distributed.runner import DistributedMap
 from stepmap.interpreter.execution import (
     Execution,
     ResumePoint,
@@ -43,6 +41,8 @@ from stepmap.journal.sqlite import owner_alive, owner_id
 from stepmap.service.journaled import JournalRun
 
 if TYPE_CHECKING:
+    from stepmap.interpreter.distributed.maprun import MapRun
+    from stepmap.interpreter.distributed.runner import DistributedMap
     from stepmap.storage import ObjectStore
 
 __all__ = ["PreparedMachine", "StepmapService", "prepare", "referenced_functions"]
@@ -524,15 +524,10 @@ class StepmapService:
         resume: ResumePoint | None = None,
         mocks: Any = None,
     ) -> Execution:
-        invoker = HandlerInvoker(self.executor, self.functions, integrations=self.integrations, mocks=mocks)
-        distributed = DistributedMap(
-            self.executor,
-            self.functions,
-            _LazyStore(self),
-            observer=self.observer,
-            workers=self.workers,
-            tmp_dir=os.path.join(self.env["STEPMAP_STATE_DIR"], "tmp"),
+        invoker = HandlerInvoker(
+            self.executor, self.functions, integrations=_LazyIntegrations(self), mocks=mocks
         )
+        distributed = _LazyDistributedMap(self)
         flushed = len(resume.events) if resume is not None else 0
 
         def on_start(record: Execution, run: Any) -> None:
@@ -655,6 +650,53 @@ class _LazyStore:
         # Travels to a worker (a Distributed Map nested in children) as the store itself, never as the
         # service; a store that cannot be pickled (a network client) makes the pickling fail
         return (_same, (self._service.store,))
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _LazyDistributedMap:
+    """One execution's Distributed Map runner, built (and its modules imported) by the first Distributed
+    Map state: a machine without one never loads the reader, scheduler and writer."""
+
+    def __init__(self, service: StepmapService) -> None:
+        self._service = service
+        self._runner: DistributedMap | None = None
+
+    @property
+    def map_runs(self) -> list[MapRun]:
+        return [] if self._runner is None else self._runner.map_runs
+
+    async def run(self, state: Any, effective: Any, call: Any) -> Any:
+        if self._runner is None:
+            from stepmap.interpreter.distributed.runner import DistributedMap
+
+            svc = self._service
+            self._runner = DistributedMap(
+                svc.executor,
+                svc.functions,
+                _LazyStore(svc),
+                observer=svc.observer,
+                workers=svc.workers,
+                tmp_dir=os.path.join(svc.env["STEPMAP_STATE_DIR"], "tmp"),
+            )
+        return await self._runner.run(state, effective, call)
+
+
+class _LazyIntegrations:
+    """The service's integration table, built when a Task state first looks one up (a machine without
+    service integrations never imports boto3's clients)."""
+
+    def __init__(self, service: StepmapService) -> None:
+        self._service = service
+
+    def find(self, resource: Any) -> Any:
+        return self._service.integrations.find(resource)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Distributed Map children get the table itself (picklable), not the service behind this
+        return (_same, (self._service.integrations,))
 
 
 def _same(value: Any) -> Any:

@@ -14,6 +14,7 @@ is the same as comparing code points, so ``sorted(keys)`` is S3's order.
 
 from __future__ import annotations
 
+import os
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
@@ -74,6 +75,18 @@ class ObjectStore(ABC):
         """Store the contents of a local file (adapters stream it; this default reads it whole)."""
         with open(path, "rb") as f:
             return self.put(bucket, key, f.read())
+
+    def move_file(self, bucket: str, key: str, path: str, md5: str | None = None) -> ObjectInfo:
+        """Store the local file at ``path`` and take it: on success ``path`` is gone (or left for the caller
+        to delete). ``md5``: the hex MD5 of its contents, when the caller computed it while writing.
+        Adapters that can move the file (a rename on the same file system) do; this default copies it
+        with :meth:`put_file` and removes it."""
+        info = self.put_file(bucket, key, path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return info
 
     def put_stream(
         self, bucket: str, key: str, stream: BinaryIO, metadata: Mapping[str, str] | None = None

@@ -33,6 +33,9 @@ array; ``JSONL`` one record per line.
 Memory stays bounded: each record is encoded and appended to a temporary file (one per category, in
 ``tmp_dir``) as soon as :meth:`ResultWriter.write` receives it. A file that would pass
 ``max_file_bytes`` (AWS: 5 GB) is finished and uploaded, and the next record starts ``<CATEGORY>_<n+1>``.
+Finishing a file never copies it: its MD5 (the object's ETag) is computed as records are appended, and the
+store's ``move_file`` takes the file as it is (on the local store a rename within its file system), so
+the Map Run's coordinator does not stall on a multi-gigabyte copy.
 :meth:`ResultWriter.close` uploads the open files and writes ``manifest.json``:
 ``{"DestinationBucket", "MapRunArn", "ResultFiles": {"FAILED": [...], "PENDING": [...],
 "SUCCEEDED": [{"Key", "Size"}, ...]}}``.
@@ -46,6 +49,7 @@ this export in its folder. State: the open temporary files and the finished file
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -83,6 +87,8 @@ _TRANSFORMATIONS = ("NONE", "COMPACT", "FLATTEN")
 
 def aws_date(moment: datetime) -> str:
     """A timestamp as AWS writes it in result records: UTC, milliseconds, ``Z`` (naive means UTC)."""
+    if moment.tzinfo is UTC:  # what the clocks give: the common case, first
+        return moment.isoformat(timespec="milliseconds")[:-6] + "Z"
     if moment.tzinfo is None:
         return moment.isoformat(timespec="milliseconds") + "Z"
     if moment.utcoffset():
@@ -101,6 +107,7 @@ class _ResultFiles:
         self.path: str | None = None
         self.size = 0
         self.count = 0
+        self.digest = hashlib.md5(usedforsecurity=False)  # of the bytes in the file so far: its ETag
 
     def add(self, record: bytes) -> None:
         self.add_blob(record, 1)
@@ -127,7 +134,7 @@ class _ResultFiles:
                     "checkpoint recorded (lost in a power failure?)"
                 )
             handle.truncate(self.size)
-            handle.seek(self.size)
+            self.digest = _digest_of(handle, self.size)
             self.handle = handle
         except OSError as exc:
             raise EngineError(f"ResultWriter cannot reopen {self.path}: {exc}") from exc
@@ -144,14 +151,18 @@ class _ResultFiles:
         if self.handle is None:
             self._start()
         assert self.handle is not None
+        digest = self.digest
         try:
             if not jsonl and self.count:
                 self.handle.write(b",")
+                digest.update(b",")
                 self.size += 1
             self.handle.write(blob)
+            digest.update(blob)
             self.size += len(blob)
             if jsonl:
                 self.handle.write(b"\n")
+                digest.update(b"\n")
                 self.size += 1
         except OSError as exc:
             raise EngineError(f"ResultWriter could not write its temporary file {self.path}: {exc}") from exc
@@ -164,20 +175,24 @@ class _ResultFiles:
             )
             self.handle = os.fdopen(fd, "wb")
             self.size = 0
+            self.digest = hashlib.md5(usedforsecurity=False)
             if self.writer.output_type == "JSON":
                 self.handle.write(b"[")
+                self.digest.update(b"[")
                 self.size = 1
         except OSError as exc:
             raise EngineError(f"ResultWriter could not create a temporary file: {exc}") from exc
         self.count = 0
 
     def finish(self) -> None:
-        """Close the current file, upload it as ``<CATEGORY>_<n>.json`` and forget the temporary file."""
+        """Close the current file and hand it to the store as ``<CATEGORY>_<n>.json`` (moved, not copied:
+        the store takes the temporary file)."""
         if self.handle is None or self.path is None:
             return
         try:
             if self.writer.output_type == "JSON":
                 self.handle.write(b"]")
+                self.digest.update(b"]")
                 self.size += 1
             self.handle.close()
         except OSError as exc:
@@ -185,11 +200,11 @@ class _ResultFiles:
         key = f"{self.writer.folder}/{self.category}_{len(self.finished)}.json"
         path, self.handle, self.path = self.path, None, None
         try:
-            self.writer.upload(key, path)
+            self.writer.upload(key, path, self.digest.hexdigest())
         except BaseException:
             self._reopen(path)  # nothing is lost: a later close() (a redrive) uploads it again
             raise
-        _unlink(path)
+        _unlink(path)  # a store that copied it leaves it behind
         self.finished.append({"Key": key, "Size": self.size})
         self.count = 0
 
@@ -200,7 +215,7 @@ class _ResultFiles:
         try:
             handle = open(path, "r+b")  # noqa: SIM115 - kept open until finish()
             handle.truncate(self.size)
-            handle.seek(self.size)
+            self.digest = _digest_of(handle, self.size)
         except OSError as exc:
             raise EngineError(f"ResultWriter cannot reopen {path}: {exc}") from exc
         self.handle, self.path = handle, path
@@ -323,10 +338,10 @@ class ResultWriter:
         self.results_written += 1
 
     # -- files --------------------------------------------------------------------------------------
-    def upload(self, key: str, path: str) -> None:
-        """Put one finished result file into the store (by path when the store can, to stay streaming)."""
+    def upload(self, key: str, path: str, md5: str | None = None) -> None:
+        """Hand one finished result file to the store, which takes it (``md5``: of its contents)."""
         with self._store_errors(key):
-            self.store.put_file(self.bucket, key, path)
+            self.store.move_file(self.bucket, key, path, md5)
 
     @contextmanager
     def _store_errors(self, key: str) -> Iterator[None]:
@@ -440,6 +455,18 @@ def _utf8(text: str) -> bytes:
     except UnicodeEncodeError:
         # a lone surrogate has no UTF-8 form; its \\u escape is still valid JSON (and keeps key order)
         return json.dumps(json.loads(text), separators=(",", ":")).encode("ascii")
+
+
+def _digest_of(handle: IO[bytes], size: int) -> Any:
+    """The MD5 of the first ``size`` bytes of ``handle``, left positioned at ``size`` (to append)."""
+    digest = hashlib.md5(usedforsecurity=False)
+    handle.seek(0)
+    remaining = size
+    while remaining > 0 and (chunk := handle.read(min(remaining, 1 << 20))):
+        digest.update(chunk)
+        remaining -= len(chunk)
+    handle.seek(size)
+    return digest
 
 
 def _unlink(path: str) -> None:
