@@ -699,10 +699,6 @@ class _LazyIntegrations:
         return (_same, (self._service.integrations,))
 
 
-def _same(value: Any) -> Any:
-    return value
-
-
 class _Observers:
     """Fans Map Run events out to the journal (throttled) and to a caller's observer (progress bars).
 
