@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: demo demo-wordfreq demo-orders bench test lint typecheck unit slow clean chromium
+.PHONY: demo demo-wordfreq demo-orders bench test lint typecheck unit slow faults-long chromium clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,13 +43,18 @@ chromium:
 	fi
 
 # The slower suites: fault injection, a real local Ray cluster, the browser, then a smoke run of the benchmarks.
+# The random fault schedules run FAULT_SEEDS seeds here (bounded CI time); `make faults-long` runs 500.
+FAULT_SEEDS ?= 120
 slow: $(BIN)/.installed chromium
-	$(BIN)/pytest -q -m "slow or faults or ray or browser"
+	STEPMAP_FAULT_SEEDS=$(FAULT_SEEDS) $(BIN)/pytest -q -m "slow or faults or ray or browser"
 	$(BIN)/python benchmarks/run.py --quick --out benchmarks/out/smoke.json
 	$(BIN)/python benchmarks/dashboard.py --quick --out benchmarks/out/dashboard-smoke.json
 	$(BIN)/python benchmarks/bench_endpoints.py --quick
 	$(BIN)/python benchmarks/bench_dynamodb.py --items 200
 	$(BIN)/python benchmarks/api.py --quick
+
+faults-long: $(BIN)/.installed
+	STEPMAP_FAULT_SEEDS=500 $(BIN)/pytest -q -s tests/faults/test_fault_schedules.py -m slow
 
 test: lint typecheck unit slow
 
