@@ -141,3 +141,48 @@ def test_a_rule_eventbridge_would_refuse_is_an_error_naming_it(
     with pytest.raises(InputError, match=message) as info:
         load(tmp_path, {"M": machine(), "Bad": {"Type": "AWS::Events::Rule", "Properties": rule}})
     assert "resource Bad" in str(info.value)
+
+
+def test_an_s3_event_on_a_state_machine_is_refused_as_sam_refuses_it(tmp_path: Path) -> None:
+    events = {"Up": {"Type": "S3", "Properties": {"Bucket": "b", "Events": "s3:ObjectCreated:*"}}}
+    with pytest.raises(InputError, match=r"S3 is not a SAM state machine event type.*EventBridgeRule"):
+        load(tmp_path, {"M": machine(Events=events)})
+
+
+def test_run_template_fans_out_to_the_templates_subscriptions(tmp_path: Path) -> None:
+    from tests.templates.test_apps import stepmap
+
+    publish = {
+        "StartAt": "Tell",
+        "States": {
+            "Tell": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish",
+                "Parameters": {"TopicArn": "${Topic}", "Message.$": "$.text"},
+                "End": True,
+            }
+        },
+    }
+    resources = {
+        "Q": {"Type": "AWS::SQS::Queue"},
+        "T": {"Type": "AWS::SNS::Topic"},
+        "S": {
+            "Type": "AWS::SNS::Subscription",
+            "Properties": {
+                "TopicArn": {"Ref": "T"},
+                "Protocol": "sqs",
+                "Endpoint": {"Fn::GetAtt": ["Q", "Arn"]},
+                "RawMessageDelivery": True,
+            },
+        },
+        "M": machine(Definition=publish, DefinitionSubstitutions={"Topic": {"Ref": "T"}}),
+    }
+    (tmp_path / "template.json").write_text(json.dumps({"Resources": resources}))
+    state = tmp_path / "state"
+    ran = stepmap(
+        "run", "--template", "template.json", "--input", '{"text": "hi"}', cwd=tmp_path, state=state
+    )
+    assert ran.returncode == 0, ran.stderr
+    listed = stepmap("messages", "--queue", "Q", "--state-dir", str(state), cwd=tmp_path, state=state)
+    assert listed.returncode == 0, listed.stderr
+    assert [m["body"] for m in json.loads(listed.stdout)] == ["hi"]

@@ -165,6 +165,12 @@ class _WiringReader:
         for event_id, event in events.items():
             kind = event.get("Type") if isinstance(event, dict) else None
             props = (event.get("Properties") or {}) if isinstance(event, dict) else {}
+            if kind == "S3":  # a Function event type in SAM; a state machine hears S3 through EventBridge
+                raise InputError(
+                    f"resource {logical_id}: event {event_id}: S3 is not a SAM state machine event type "
+                    "(SAM refuses it); use Type: EventBridgeRule with Pattern {source: [aws.s3], "
+                    "detail-type: [Object Created], detail: {bucket: {name: [BUCKET]}}}"
+                )
             if kind not in ("EventBridgeRule", "CloudWatchEvent"):
                 self.note(
                     f"state machine {logical_id}: event {event_id} of type {kind} does not start anything "
