@@ -18,6 +18,8 @@ from typing import Any
 import boto3
 import pytest
 
+from stepmap.storage.messages import MessageStore
+
 ROOT = Path(__file__).resolve().parents[2]
 APPS = ROOT / "examples" / "apps"
 
@@ -283,3 +285,44 @@ def test_template_rules_start_state_machines_when_a_file_is_put_and_topics_fan_o
     served.client("s3").put_object(Bucket="inbox", Key="in/second.txt", Body=b"x")
     wait_for("the second Ingest execution", lambda: len(runs("Ingest")) == 2)
     assert len(runs("Catalog")) == 1
+
+
+CHANGING = """\
+Parameters:
+  Greeting: {Type: String, Default: hello}
+  WithRule: {Type: String, Default: "yes", AllowedValues: ["yes", "no"]}
+Conditions:
+  HasRule: !Equals [!Ref WithRule, "yes"]
+Resources:
+  Greeter:
+    Type: AWS::StepFunctions::StateMachine
+    Properties:
+      StateMachineName: greeter
+      Definition:
+        StartAt: Say
+        States:
+          Say: {Type: Pass, Result: {said: !Ref Greeting}, End: true}
+  OnEvent:
+    Type: AWS::Events::Rule
+    Condition: HasRule
+    Properties:
+      EventPattern: {source: [my.app]}
+      Targets: [{Id: g, Arn: !Ref Greeter}]
+"""
+
+
+def test_serving_a_changed_template_again_updates_its_machine_and_drops_its_removed_rules(
+    serve: Any, tmp_path: Path
+) -> None:
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "template.yaml").write_text(CHANGING)
+    first = serve("--template", "template.yaml", cwd=app)
+    first.close()
+    assert [r["Name"] for r in MessageStore(str(tmp_path / "state")).rules()] == ["OnEvent"]
+    second = serve("--template", "template.yaml", "--parameter-overrides", "Greeting=hi WithRule=no", cwd=app)
+    assert MessageStore(str(tmp_path / "state")).rules() == []
+    sfn = second.client("stepfunctions")
+    arn = sfn.list_state_machines()["stateMachines"][0]["stateMachineArn"]
+    out = finished(sfn, sfn.start_execution(stateMachineArn=arn, input="{}")["executionArn"])
+    assert json.loads(out["output"]) == {"said": "hi"}

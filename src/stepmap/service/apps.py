@@ -132,8 +132,14 @@ def install_app(step_functions: Any, app: App) -> list[str]:
                 ) from None
             step_functions.call("UpdateStateMachine", {"stateMachineArn": arn, "definition": definition})
         arns.append(arn)
-    if app.wiring.rules:
-        store = MessageStore(step_functions.service.env["STEPMAP_STATE_DIR"])
-        for rule in app.wiring.rules:
-            store.put_rule(rule.name, rule.bus, {"EventPattern": rule.pattern, "Targets": list(rule.targets)})
+    # the template's rules replace those a previous serve of the same template put (a rule deleted from
+    # the template stops starting anything); rules put with `stepmap rules put` are left alone
+    store = MessageStore(step_functions.service.env["STEPMAP_STATE_DIR"])
+    origin = os.path.abspath(app.path)
+    for old in store.rules():
+        if old.get("Template") == origin and old["Name"] not in {r.name for r in app.wiring.rules}:
+            store.delete_rule(old["Name"])
+    for rule in app.wiring.rules:
+        record = {"EventPattern": rule.pattern, "Targets": list(rule.targets), "Template": origin}
+        store.put_rule(rule.name, rule.bus, record)
     return arns
