@@ -138,3 +138,11 @@ def test_a_template_state_machine_with_a_mock_test_case_by_its_template_name(ste
 def test_a_template_and_a_definition_together_are_refused(stepmap_runner: Any) -> None:
     with pytest.raises(ValueError, match="not both"):
         stepmap_runner.run(ORDER, template=COLLIDING / "template.yaml")
+
+
+def test_a_template_with_a_bucket_and_a_table_and_a_parameter_override(stepmap_runner: Any) -> None:
+    template = COLLIDING.parent / "word-count-s3" / "template.yaml"
+    result = stepmap_runner.run(template=template, input={}, parameter_overrides={"Files": "4"})
+    result.assert_succeeded()
+    assert result.output["files"] == 4 and result.output["words"] == 1 + 2 + 3 + 4
+    assert len(result.map_runs) == 1
