@@ -11,7 +11,7 @@ import pytest
 
 from stepmap.errors import InputError
 from stepmap.events.rules import target_input
-from stepmap.templates import load_template
+from stepmap.service.apps import open_app
 
 PASS = {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}
 SM = "arn:aws:states:us-east-1:123456789012:stateMachine:"
@@ -20,7 +20,7 @@ SM = "arn:aws:states:us-east-1:123456789012:stateMachine:"
 def load(tmp_path: Path, resources: dict[str, Any]) -> Any:
     path = tmp_path / "template.json"
     path.write_text(json.dumps({"Resources": resources}))
-    return load_template(str(path))
+    return open_app(str(path))
 
 
 def machine(**props: Any) -> dict[str, Any]:

@@ -32,7 +32,15 @@ __all__ = [
 
 
 def open_app(template: str, parameter_overrides: Mapping[str, str] | None = None) -> App:
-    return load_template(template, parameter_overrides)
+    """The template read, and its EventBridge rules checked as EventBridge checks them."""
+    from stepmap.events.rules import check_rule
+
+    app = load_template(template, parameter_overrides)
+    for rule in app.wiring.rules:
+        problems = check_rule(rule.name, rule.pattern, list(rule.targets))
+        if problems:
+            raise InputError(f"resource {rule.logical_id}: invalid rule: " + "; ".join(problems))
+    return app
 
 
 def registry_for(app: App, extra: FunctionRegistry | None = None) -> FunctionRegistry:
