@@ -714,6 +714,21 @@ def stop(execution: str, state_dir: str | None) -> None:
     help="Step Functions Local's MockConfigFile.json: StartExecution on '<stateMachineArn>#<TestCase>' "
     "runs that test case's mocks.",
 )
+@click.option(
+    "--template",
+    "template",
+    default=None,
+    metavar="FILE",
+    help="A SAM/CloudFormation/CDK template: serve all its state machines, functions, buckets, tables, "
+    "queues, topics and rules.",
+)
+@click.option(
+    "--parameter-overrides",
+    "parameter_overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Template parameter values, as `sam deploy` takes them (repeatable).",
+)
 @store_options
 def serve(
     port: int,
@@ -725,6 +740,8 @@ def serve(
     code: tuple[str, ...],
     executor: str,
     mock_config: str | None,
+    template: str | None,
+    parameter_overrides: tuple[str, ...],
     store: str | None,
     s3_endpoint: str | None,
     state_dir: str | None,
@@ -732,7 +749,8 @@ def serve(
     """Serve the local AWS endpoints (S3, and the JSON APIs) over the embedded store until interrupted.
 
     Step Functions executions started through the API run in this process, with the handlers registered
-    by --function/--functions/--code as for `stepmap run`."""
+    by --function/--functions/--code as for `stepmap run`. With --template, the template's state machines
+    are created under their names, with its functions, buckets, tables, queues, topics and rules."""
     from stepmap.endpoints.serve import serve_until_signal
 
     try:
@@ -745,6 +763,11 @@ def serve(
             from stepmap.integrations.mock import load_mock_config
 
             run_options["mock_config"] = load_mock_config(mock_config)
+        if template is not None:  # the template's functions, with --function ones taking precedence
+            from stepmap.service.apps import registry_for
+
+            run_options["app"] = _load_app(template, parameter_overrides)
+            run_options["functions"] = registry_for(run_options["app"], run_options["functions"])
         serve_until_signal(
             host,
             port,

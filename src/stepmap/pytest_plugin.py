@@ -16,6 +16,13 @@ Installed with stepmap (entry point ``pytest11``; disable with ``-p no:stepmap``
         assert result.states_entered() == ["Validate", "Charge", "Ship"]
         assert result.clock.slept == [30.0]            # the Wait state, without waiting
 
+With a SAM/CloudFormation/CDK template instead of a definition, the template's functions, buckets and
+tables are used (``state_machine`` then picks one by logical id or name; the mock file knows it by its
+template name)::
+
+        result = stepmap_runner.run(template="template.yaml", state_machine="OrderStateMachine",
+                                    input={"orderId": "42"}, mock_config=..., test_case="HappyPath")
+
 ``stepmap_runner.run`` takes a definition (a path to JSON/YAML, or the definition itself), the input, and
 optionally a MockConfigFile (a path or its document) with the test case, handlers (``name ->
 "module:attr"`` or a callable), and the state machine name the mock file knows it by. Executions run on
@@ -107,9 +114,11 @@ class StateMachineRunner:
 
     def run(
         self,
-        definition: str | Path | Mapping[str, Any],
+        definition: str | Path | Mapping[str, Any] | None = None,
         input: Any = None,
         *,
+        template: str | Path | None = None,
+        parameter_overrides: Mapping[str, str] | None = None,
         mock_config: str | Path | Mapping[str, Any] | None = None,
         test_case: str | None = None,
         state_machine: str | None = None,
@@ -131,14 +140,27 @@ class StateMachineRunner:
         config = None
         if mock_config is not None:
             config = load_mock_config(str(mock_config) if isinstance(mock_config, Path) else mock_config)
+        app = None
+        registry: Any = dict(functions or {})
         source: Any = str(definition) if isinstance(definition, Path) else definition
-        if state_machine is not None or not isinstance(source, str) or source.lstrip().startswith("{"):
+        if template is not None:  # the template's state machine (by logical id or name) and functions
+            from stepmap.functions import FunctionRegistry
+            from stepmap.service.apps import open_app, prepare_app_machine, registry_for
+
+            if definition is not None:
+                raise ValueError("give a definition or template=, not both (state_machine= names one)")
+            app = open_app(str(template), parameter_overrides)
+            registry = registry_for(app, FunctionRegistry(registry))
+            source = prepare_app_machine(app, state_machine)  # named as the template names it
+        elif source is None:
+            raise ValueError("stepmap_runner.run needs a definition or template=")
+        elif state_machine is not None or not isinstance(source, str) or source.lstrip().startswith("{"):
             # the machine's name is its file's stem (what the mock file's StateMachines go by)
             path = directory / f"{state_machine or 'stepmap'}.asl.json"
             path.write_text(json.dumps(load_definition(source)))
             source = str(path)
         service = StepmapService(
-            functions=dict(functions or {}),
+            functions=registry,
             executor=executor,
             clock=clock,
             state_dir=str(directory / "state"),
@@ -146,6 +168,10 @@ class StateMachineRunner:
             test_case=test_case,
         )
         try:
+            if app is not None:
+                from stepmap.service.apps import provision
+
+                provision(service, app)  # buckets, tables, queues and subscriptions
             execution = service.start_execution(source, input, name=name)
         finally:
             service.close()

@@ -103,3 +103,46 @@ def test_a_wrong_expectation_fails_the_test(stepmap_runner: Any) -> None:
         result.assert_succeeded({"something": "else"})
     with pytest.raises(AssertionError):
         result.assert_failed()
+
+
+COLLIDING = Path(__file__).resolve().parents[2] / "examples" / "apps" / "colliding-handlers"
+
+
+def test_a_template_state_machine_with_its_own_functions(stepmap_runner: Any) -> None:
+    result = stepmap_runner.run(
+        template=COLLIDING / "template.yaml",
+        state_machine="OrderStateMachine",
+        input={"items": {"apple": 3, "pear": 2}},
+    )
+    result.assert_succeeded()
+    assert result.output["priced"] == {"subtotal": 3 * 40 + 2 * 55, "rule": "price list v1"}
+    assert result.output["taxed"] == {"tax": 230 * 8 // 100, "rule": "flat 8%"}
+
+
+def test_a_template_state_machine_with_a_mock_test_case_by_its_template_name(stepmap_runner: Any) -> None:
+    first_state = json.loads((COLLIDING / "statemachine" / "order.asl.json").read_text())["StartAt"]
+    mocks = {
+        "StateMachines": {"OrderStateMachine": {"TestCases": {"PriceDown": {first_state: "Down"}}}},
+        "MockedResponses": {"Down": {"0": {"Throw": {"Error": "Lambda.ServiceException", "Cause": "x"}}}},
+    }
+    result = stepmap_runner.run(
+        template=COLLIDING / "template.yaml",
+        input={"items": {"apple": 1}},
+        mock_config=mocks,
+        test_case="PriceDown",
+    )
+    result.assert_failed("Lambda.ServiceException")
+    assert result.states_entered() == [first_state]
+
+
+def test_a_template_and_a_definition_together_are_refused(stepmap_runner: Any) -> None:
+    with pytest.raises(ValueError, match="not both"):
+        stepmap_runner.run(ORDER, template=COLLIDING / "template.yaml")
+
+
+def test_a_template_with_a_bucket_and_a_table_and_a_parameter_override(stepmap_runner: Any) -> None:
+    template = COLLIDING.parent / "word-count-s3" / "template.yaml"
+    result = stepmap_runner.run(template=template, input={}, parameter_overrides={"Files": "4"})
+    result.assert_succeeded()
+    assert result.output["files"] == 4 and result.output["words"] == 1 + 2 + 3 + 4
+    assert len(result.map_runs) == 1

@@ -145,7 +145,7 @@ def test_functions_state_machines_buckets_and_tables(tmp_path: Path) -> None:
         "Payload": {"queue": "https://sqs.us-east-1.amazonaws.com/123456789012/Queue"},
     }
     assert validate(machine.definition) == []
-    assert "not run locally: AWS::SQS::Queue Queue" in app.notes
+    assert app.wiring.queues == ("Queue",)  # created in the message store when the app runs
 
 
 def test_definition_uri_substitutes_text_so_a_placeholder_may_stand_for_a_number(tmp_path: Path) -> None:

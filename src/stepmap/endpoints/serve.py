@@ -46,6 +46,7 @@ def serve_until_signal(
     ctx.run_options = run_options or {}  # Step Functions: functions, code paths, executor
     server = build_server(ctx, host, port, token=token, log=log)
     _start_step_functions(server)
+    _install_template(server, ctx.run_options.get("app"))  # serve --template
     events = _start_event_rules(server, ctx)  # EventBridge rules, S3 Object Created events (branch i12)
     stopping = threading.Event()
 
@@ -86,6 +87,18 @@ def _start_step_functions(server: EndpointServer) -> None:
         # executions a previous server left running (or waiting for a token) go on here; only
         # `stepmap serve` adopts them, not the endpoint `stepmap run` starts for its handlers
         service.facade.executions.resume_orphans()
+
+
+def _install_template(server: EndpointServer, app: Any) -> None:
+    """The template's state machines, buckets, tables, queues, subscriptions and rules, before serving."""
+    if app is None:
+        return
+    from stepmap.service.apps import install_app
+
+    service: Any = server.json_services.get("AWSStepFunctions")
+    arns = install_app(service.facade, app)
+    for arn in arns:
+        print(f"stepmap: state machine {arn}", file=sys.stderr, flush=True)
 
 
 def _start_event_rules(server: EndpointServer, ctx: EndpointContext) -> Any:

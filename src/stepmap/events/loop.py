@@ -49,6 +49,9 @@ class EventLoop:
                 print(f"stepmap: event rules: {exc!r}", file=sys.stderr, flush=True)
 
     def start(self) -> EventLoop:
+        if self.watcher is not None and self.store.cursor("objects-scanned") == 0:
+            # the baseline scan before serve says it is serving: an object put just after is announced
+            self.watcher.scan()
         self._thread.start()
         return self
 

@@ -52,8 +52,15 @@ def check_rule(name: str, pattern: Any, targets: Any) -> list[str]:
             problems.append(
                 f"{at}: Arn must be a state machine ARN (arn:aws:states:REGION:ACCOUNT:stateMachine:NAME)"
             )
-        if isinstance(target, Mapping) and "InputPath" in target and "InputTransformer" in target:
-            problems.append(f"{at}: InputPath and InputTransformer are exclusive")
+        given = [
+            k
+            for k in ("Input", "InputPath", "InputTransformer")
+            if isinstance(target, Mapping) and k in target
+        ]
+        if len(given) > 1:
+            problems.append(
+                f"{at}: {' and '.join(given)} are exclusive (one of Input, InputPath, InputTransformer)"
+            )
         paths = [target.get("InputPath")] if isinstance(target, Mapping) else []
         transformer = target.get("InputTransformer") if isinstance(target, Mapping) else None
         if isinstance(transformer, Mapping) and isinstance(transformer.get("InputPathsMap"), Mapping):
@@ -87,7 +94,10 @@ def _path(event: Any, path: str) -> Any:
 
 
 def target_input(target: Mapping[str, Any], event: dict[str, Any], rule_name: str) -> Any:
-    """The execution input for ``target``: the event, its ``InputPath``, or its ``InputTransformer``."""
+    """The execution input for ``target``: the event, its constant ``Input`` (JSON text), its ``InputPath``,
+    or its ``InputTransformer``."""
+    if "Input" in target:
+        return json.loads(target["Input"])
     if "InputPath" in target:
         return _path(event, target["InputPath"])
     transformer = target.get("InputTransformer")

@@ -32,6 +32,7 @@ from stepmap.templates.decode import read_template
 from stepmap.templates.intrinsics import Stack, references_of
 from stepmap.templates.model import App, TemplateBucket, TemplateStateMachine, TemplateTable
 from stepmap.templates.substitutions import substitute_text, substitute_value
+from stepmap.templates.wiring import WIRED, read_wiring
 
 __all__ = ["load_template", "parse_parameter_overrides"]
 
@@ -54,6 +55,9 @@ IGNORED = {
     "AWS::CDK::Metadata": "CDK bookkeeping",
     "AWS::KMS::Key": "the local store is not encrypted",
     "AWS::CloudWatch::Alarm": "no metrics locally",
+    "AWS::SQS::QueuePolicy": "permissions are not checked locally",
+    "AWS::SNS::TopicPolicy": "permissions are not checked locally",
+    "AWS::Events::EventBus": "an event bus exists locally from its first use",
 }
 
 # name property, Ref value and GetAtt attributes of the types whose identifiers matter
@@ -413,16 +417,15 @@ class _Reader:
         kind = props.get("Type" if serverless else "StateMachineType") or "STANDARD"
         if kind not in ("STANDARD", "EXPRESS"):
             raise InputError(f"{where}: state machine type {kind!r} is not STANDARD or EXPRESS")
-        for ignored in (
+        for ignored in (  # Events: stepmap.templates.wiring reads them
             "Policies",
-            "Events",
             "Role",
             "RoleArn",
             "Logging",
             "LoggingConfiguration",
             "Tracing",
         ):
-            if ignored in props and (ignored != "Events" or props[ignored]):
+            if ignored in props:
                 self.notes.append(f"state machine {logical_id}: {ignored} ignored locally")
         if kind == "EXPRESS":
             self.notes.append(f"state machine {logical_id}: EXPRESS runs with STANDARD semantics locally")
@@ -486,7 +489,7 @@ class _Reader:
                 buckets.append(TemplateBucket(logical_id, self.stack.ref(logical_id, logical_id)))
             elif kind in TABLE:
                 tables.append(self.table(logical_id, resource))
-            elif kind in LAYER:
+            elif kind in LAYER or kind in WIRED:
                 continue
             elif kind in IGNORED:
                 self.notes.append(f"ignored: {kind} {logical_id} ({IGNORED[kind]})")
@@ -495,7 +498,10 @@ class _Reader:
         names = [f.name for f in functions]
         for duplicate in sorted({n for n in names if names.count(n) > 1}):
             raise InputError(f"two functions are named {duplicate!r} (FunctionName must be unique)")
-        return App(self.path, machines, tuple(functions), tuple(buckets), tuple(tables), tuple(self.notes))
+        wiring = read_wiring(self)  # topics, queues, subscriptions, rules
+        return App(
+            self.path, machines, tuple(functions), tuple(buckets), tuple(tables), tuple(self.notes), wiring
+        )
 
 
 def _env_text(logical_id: str, key: Any, value: Any) -> str:

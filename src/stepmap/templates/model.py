@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from stepmap.errors import InputError
 from stepmap.functions import FunctionSpec
+from stepmap.templates.wiring import Wiring
 
 __all__ = ["App", "TemplateBucket", "TemplateStateMachine", "TemplateTable"]
 
@@ -45,6 +46,7 @@ class App:
     buckets: tuple[TemplateBucket, ...] = ()
     tables: tuple[TemplateTable, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    wiring: Wiring = field(default_factory=Wiring)  # topics, queues, subscriptions, rules
 
     def state_machine(self, selector: str | None = None) -> TemplateStateMachine:
         """The state machine named by logical id or name; the only one when ``selector`` is None."""
@@ -98,5 +100,6 @@ class App:
                 }
                 for t in self.tables
             ],
+            **({"wiring": self.wiring.describe()} if self.wiring != Wiring() else {}),
             "notes": list(self.notes),
         }
