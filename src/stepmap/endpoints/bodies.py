@@ -5,6 +5,8 @@ body is read under, and ``sendfile`` for responses that are files. No state beyo
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
 from collections.abc import Mapping
 from typing import Any, BinaryIO
@@ -15,9 +17,10 @@ __all__ = ["AwsChunked", "Body", "HttpChunked", "Limited", "send_file"]
 
 
 def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
-    """Send ``length`` bytes of ``f`` from its position: ``sendfile`` for real files, else a copy."""
+    """Send ``length`` bytes of ``f`` from its position: ``sendfile`` for real files (the kernel moves the
+    pages; no copy through Python), else a copy in 1 MiB pieces."""
     try:
-        f.fileno()
+        fd = f.fileno()
     except (OSError, AttributeError, ValueError):
         while length > 0:
             chunk = f.read(min(length, 1 << 20))
@@ -26,9 +29,33 @@ def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
             sock.sendall(chunk)
             length -= len(chunk)
         return
-    sent = sock.sendfile(f, f.tell(), length)
-    if sent != length:
-        raise ConnectionResetError("the object ended early")
+    offset = f.tell()
+    end = offset + length
+    out = sock.fileno()
+    while offset < end:
+        try:
+            sent = os.sendfile(out, fd, offset, end - offset)
+        except BlockingIOError:  # the socket has a timeout (non-blocking underneath): wait with it
+            sent = sock.sendfile(f, offset, end - offset)
+            if sent != end - offset:
+                raise ConnectionResetError("the object ended early") from None
+            return
+        except OSError as exc:
+            if exc.errno in (errno.EINVAL, errno.ENOSYS):  # no sendfile for this file or socket
+                f.seek(offset)
+                send_file(sock, _NoFileno(f), end - offset)
+                return
+            raise
+        if sent == 0:
+            raise ConnectionResetError("the object ended early")
+        offset += sent
+
+
+class _NoFileno:
+    """``f`` without its ``fileno``: read through Python."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.read = f.read
 
 
 class Limited:
