@@ -9,7 +9,7 @@ import errno
 import os
 import socket
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from stepmap.endpoints.protocol import RestError
 
@@ -43,7 +43,7 @@ def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
         except OSError as exc:
             if exc.errno in (errno.EINVAL, errno.ENOSYS):  # no sendfile for this file or socket
                 f.seek(offset)
-                send_file(sock, _NoFileno(f), end - offset)
+                send_file(sock, cast(BinaryIO, _NoFileno(f)), end - offset)
                 return
             raise
         if sent == 0:

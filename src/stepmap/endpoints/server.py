@@ -497,7 +497,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self.request_version != "HTTP/0.9":  # (a 0.9 response has no header block)
             buffered.append(b"\r\n")
         head = b"".join(buffered)
-        self._headers_buffer = []
+        buffered.clear()
         if isinstance(body, bytes | bytearray):
             self.connection.sendall(head + body if body else head)
         elif length <= _INLINE_FILE:
