@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import os
 import socket
+import struct
 from collections.abc import Mapping
 from typing import Any, BinaryIO, cast
 
@@ -32,23 +33,33 @@ def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
     offset = f.tell()
     end = offset + length
     out = sock.fileno()
-    while offset < end:
-        try:
-            sent = os.sendfile(out, fd, offset, end - offset)
-        except BlockingIOError:  # the socket has a timeout (non-blocking underneath): wait with it
-            sent = sock.sendfile(f, offset, end - offset)
-            if sent != end - offset:
-                raise ConnectionResetError("the object ended early") from None
-            return
-        except OSError as exc:
-            if exc.errno in (errno.EINVAL, errno.ENOSYS):  # no sendfile for this file or socket
-                f.seek(offset)
-                send_file(sock, cast(BinaryIO, _NoFileno(f)), end - offset)
-                return
-            raise
-        if sent == 0:
-            raise ConnectionResetError("the object ended early")
-        offset += sent
+    timeout = sock.gettimeout()
+    if timeout is not None:
+        # A socket with a timeout is non-blocking underneath: sendfile would return each time the send
+        # buffer fills, and Python would poll and call again (many wake-ups per MiB). Block instead,
+        # with the same timeout kept by the kernel (SO_SNDTIMEO: no progress for that long -> EAGAIN).
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(timeout), int(timeout % 1 * 1e6))
+        )
+        sock.settimeout(None)
+    try:
+        while offset < end:
+            try:
+                sent = os.sendfile(out, fd, offset, end - offset)
+            except BlockingIOError:
+                raise TimeoutError("the client stopped reading the object") from None
+            except OSError as exc:
+                if exc.errno in (errno.EINVAL, errno.ENOSYS):  # no sendfile for this file or socket
+                    f.seek(offset)
+                    send_file(sock, cast(BinaryIO, _NoFileno(f)), end - offset)
+                    return
+                raise
+            if sent == 0:
+                raise ConnectionResetError("the object ended early")
+            offset += sent
+    finally:
+        if timeout is not None:
+            sock.settimeout(timeout)
 
 
 class _NoFileno:
