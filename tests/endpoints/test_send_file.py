@@ -109,3 +109,38 @@ def test_a_client_that_stops_reading_times_out(tmp_path: Path) -> None:
     finally:
         left.close()
         right.close()
+
+
+class _Trickle(io.RawIOBase):
+    """A stream without a file that returns at most 3 bytes a read."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, n: int = -1) -> bytes:
+        chunk, self.data = self.data[: min(n, 3)], self.data[min(n, 3) :]
+        return chunk
+
+
+@pytest.mark.parametrize("size", [10, _INLINE_FILE + 10])
+def test_a_stream_body_that_returns_short_reads_is_sent_whole(size: int) -> None:
+    from stepmap.endpoints.protocol import HttpResponse, RestService
+
+    data = os.urandom(size)
+
+    def service(request: Any) -> HttpResponse:
+        return HttpResponse(200, [("Content-Type", "binary/octet-stream")], _Trickle(data), length=size)
+
+    rest: RestService = service
+    with EndpointServer(rest_service=rest) as server:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        try:
+            for _ in range(2):  # and the connection stays usable
+                conn.request("GET", "/any/thing")
+                response = conn.getresponse()
+                assert (response.status, response.read()) == (200, data)
+        finally:
+            conn.close()

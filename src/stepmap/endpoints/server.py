@@ -501,10 +501,13 @@ class _Handler(BaseHTTPRequestHandler):
         if isinstance(body, bytes | bytearray):
             self.connection.sendall(head + body if body else head)
         elif length <= _INLINE_FILE:
-            data = body.read(length)
-            if len(data) != length:
-                raise ConnectionResetError("the object ended early")
-            self.connection.sendall(head + data)
+            data = bytearray(head)
+            while len(data) < len(head) + length:  # a stream may return less than asked, until its end
+                chunk = body.read(len(head) + length - len(data))
+                if not chunk:
+                    raise ConnectionResetError("the object ended early")
+                data += chunk
+            self.connection.sendall(data)
         else:
             self.connection.sendall(head, _MSG_MORE)
             send_file(self.connection, body, length)
