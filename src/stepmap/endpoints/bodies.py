@@ -5,9 +5,12 @@ body is read under, and ``sendfile`` for responses that are files. No state beyo
 
 from __future__ import annotations
 
+import errno
+import os
 import socket
+import struct
 from collections.abc import Mapping
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, cast
 
 from stepmap.endpoints.protocol import RestError
 
@@ -15,9 +18,10 @@ __all__ = ["AwsChunked", "Body", "HttpChunked", "Limited", "send_file"]
 
 
 def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
-    """Send ``length`` bytes of ``f`` from its position: ``sendfile`` for real files, else a copy."""
+    """Send ``length`` bytes of ``f`` from its position: ``sendfile`` for real files (the kernel moves the
+    pages; no copy through Python), else a copy in 1 MiB pieces."""
     try:
-        f.fileno()
+        fd = f.fileno()
     except (OSError, AttributeError, ValueError):
         while length > 0:
             chunk = f.read(min(length, 1 << 20))
@@ -26,9 +30,43 @@ def send_file(sock: socket.socket, f: BinaryIO, length: int) -> None:
             sock.sendall(chunk)
             length -= len(chunk)
         return
-    sent = sock.sendfile(f, f.tell(), length)
-    if sent != length:
-        raise ConnectionResetError("the object ended early")
+    offset = f.tell()
+    end = offset + length
+    out = sock.fileno()
+    timeout = sock.gettimeout()
+    if timeout is not None:
+        # A socket with a timeout is non-blocking underneath: sendfile would return each time the send
+        # buffer fills, and Python would poll and call again (many wake-ups per MiB). Block instead,
+        # with the same timeout kept by the kernel (SO_SNDTIMEO: no progress for that long -> EAGAIN).
+        sock.setsockopt(
+            socket.SOL_SOCKET, socket.SO_SNDTIMEO, struct.pack("ll", int(timeout), int(timeout % 1 * 1e6))
+        )
+        sock.settimeout(None)
+    try:
+        while offset < end:
+            try:
+                sent = os.sendfile(out, fd, offset, end - offset)
+            except BlockingIOError:
+                raise TimeoutError("the client stopped reading the object") from None
+            except OSError as exc:
+                if exc.errno in (errno.EINVAL, errno.ENOSYS):  # no sendfile for this file or socket
+                    f.seek(offset)
+                    send_file(sock, cast(BinaryIO, _NoFileno(f)), end - offset)
+                    return
+                raise
+            if sent == 0:
+                raise ConnectionResetError("the object ended early")
+            offset += sent
+    finally:
+        if timeout is not None:
+            sock.settimeout(timeout)
+
+
+class _NoFileno:
+    """``f`` without its ``fileno``: read through Python."""
+
+    def __init__(self, f: BinaryIO) -> None:
+        self.read = f.read
 
 
 class Limited:

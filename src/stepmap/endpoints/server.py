@@ -24,6 +24,7 @@ daemon thread; :meth:`EndpointServer.stop` stops accepting, lets running request
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -67,10 +68,14 @@ MAX_REST_BODY = 5 * 1024**3  # S3's largest single PUT
 MAX_CONNECTIONS = 64
 IDLE_TIMEOUT = 60.0
 _DRAIN_LIMIT = 1 << 20  # unread request bytes we still read to keep a connection alive
+_INLINE_FILE = 64 * 1024  # file bodies up to this size leave with the headers in one write
+_MSG_MORE = getattr(socket, "MSG_MORE", 0)  # Linux: hold the headers for the body's first packet
 
 
+@functools.lru_cache(maxsize=256)
 def is_loopback(host: str) -> bool:
-    """Is ``host`` a loopback name or address (``localhost``, ``127.x``, ``::1``)?"""
+    """Is ``host`` a loopback name or address (``localhost``, ``127.x``, ``::1``)? (Cached: every S3
+    request asks it of its Host header, and parsing an address costs more than serving a small GET.)"""
     if host == "localhost":
         return True
     try:
@@ -475,16 +480,34 @@ class _Handler(BaseHTTPRequestHandler):
                 self.send_header("Content-Length", str(length))
             if self.close_connection:
                 self.send_header("Connection", "close")
-            self.end_headers()
-            if self.command == "HEAD" or response.status in (204, 304):
-                return
-            if isinstance(body, bytes | bytearray):
-                self.wfile.write(body)
-            elif length:
-                self.wfile.flush()
-                send_file(self.connection, body, length)
+            self._write_headers_and_body(
+                b"" if self.command == "HEAD" or response.status in (204, 304) else body, length
+            )
         except (BrokenPipeError, ConnectionResetError, TimeoutError):
             self.close_connection = True
         finally:
             if not isinstance(body, bytes | bytearray):
                 body.close()
+
+    def _write_headers_and_body(self, body: bytes | bytearray | BinaryIO, length: int) -> None:
+        """The header block and the body in as few writes as possible: a bytes body or a small file goes
+        out with the headers in one ``sendall``; a larger file follows the headers (sent with
+        ``MSG_MORE``, so they share the first packet) by ``sendfile``, never through Python buffers."""
+        buffered: list[bytes] = getattr(self, "_headers_buffer", [])
+        if self.request_version != "HTTP/0.9":  # (a 0.9 response has no header block)
+            buffered.append(b"\r\n")
+        head = b"".join(buffered)
+        buffered.clear()
+        if isinstance(body, bytes | bytearray):
+            self.connection.sendall(head + body if body else head)
+        elif length <= _INLINE_FILE:
+            data = bytearray(head)
+            while len(data) < len(head) + length:  # a stream may return less than asked, until its end
+                chunk = body.read(len(head) + length - len(data))
+                if not chunk:
+                    raise ConnectionResetError("the object ended early")
+                data += chunk
+            self.connection.sendall(data)
+        else:
+            self.connection.sendall(head, _MSG_MORE)
+            send_file(self.connection, body, length)
