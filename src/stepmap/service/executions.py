@@ -298,22 +298,10 @@ class Executions:
 
     def _continue(self, row: Any, *, redriven: bool) -> None:
         """Go on with a journaled execution from its checkpoint (a resume, or a redrive)."""
-        from stepmap.service.runner import prepare
+        from stepmap.service.runner import prepare, resume_from
 
         prepared = prepare(row["definition"], name=row["state_machine"])
-        checkpoint = row["checkpoint"] or {}
-        events = self.journal.history(row["arn"])
-        resume = ResumePoint(
-            state=checkpoint.get("state", prepared.machine.start_at),
-            input=checkpoint.get("input", row["input"]),
-            variables=checkpoint.get("variables", {}),
-            events=events,
-            start_time=datetime.fromisoformat(row["record"]["startDate"]),
-            redrive_count=row["redrive_count"],
-            redriven=redriven,
-        )
-        step = max(0, checkpoint.get("step", 1) - 1)
-        journal_run = JournalRun(self.journal, row["arn"], step)
+        resume, journal_run = resume_from(self.journal, row, prepared, redriven=redriven)
         mocks = None
         mock = (row["options"] or {}).get("mock")
         if mock and mock.get("test_case"):  # started as <arn>#<TestCase>: resumed with the same mocks

@@ -498,19 +498,7 @@ class StepmapService:
     def _continue(self, row: Any, *, redriven: bool) -> Execution:
         assert self.journal is not None
         prepared = prepare(row["definition"], name=row["state_machine"], passthrough=self.aws != "local")
-        checkpoint = row["checkpoint"] or {}
-        events = self.journal.history(row["arn"])
-        resume = ResumePoint(
-            state=checkpoint.get("state", prepared.machine.start_at),
-            input=checkpoint.get("input", row["input"]),
-            variables=checkpoint.get("variables", {}),
-            events=events,
-            start_time=datetime.fromisoformat(row["record"]["startDate"]),
-            redrive_count=row["redrive_count"],
-            redriven=redriven,
-        )
-        step = max(0, checkpoint.get("step", 1) - 1)  # the first checkpoint of this attempt re-enters it
-        journal_run = JournalRun(self.journal, row["arn"], step)
+        resume, journal_run = resume_from(self.journal, row, prepared, redriven=redriven)
         return self._execute(
             prepared, row["input"], row["name"], journal_run, resume, mocks=self.mocks_for(prepared)
         )
@@ -635,6 +623,25 @@ def _handler_endpoint(endpoint: bool | str, env: dict[str, str]) -> tuple[Any, d
         return None, handler_env(endpoint)
     server = export_handler_endpoint(env)
     return server, handler_env(server.url) if server is not None else {}
+
+
+def resume_from(
+    journal: Journal, row: Any, prepared: PreparedMachine, *, redriven: bool
+) -> tuple[ResumePoint, JournalRun]:
+    """Where a journaled execution goes on from (its checkpoint), and the journal run that records it: the
+    one reading of a checkpoint that the CLI's resume/redrive and the API's share."""
+    checkpoint = row["checkpoint"] or {}
+    resume = ResumePoint(
+        state=checkpoint.get("state", prepared.machine.start_at),
+        input=checkpoint.get("input", row["input"]),
+        variables=checkpoint.get("variables", {}),
+        events=journal.history(row["arn"]),
+        start_time=datetime.fromisoformat(row["record"]["startDate"]),
+        redrive_count=row["redrive_count"],
+        redriven=redriven,
+    )
+    step = max(0, checkpoint.get("step", 1) - 1)  # the first checkpoint of this attempt re-enters it
+    return resume, JournalRun(journal, row["arn"], step)
 
 
 class _LazyStore:
