@@ -12,6 +12,10 @@ whitespace, about 2.5 times faster. The shortcut is exact because the only non-A
 lowers to "k"); input containing either takes the literal path. Every other non-ASCII character, and
 every U+FFFD from an invalid byte, separates words in both versions.
 
+The folded bytes are then counted with pyarrow compute when pyarrow is installed (``split_pattern`` on
+the space, ``value_counts``: about 2.5 times faster again than ``Counter(str.split())``), otherwise with
+the pure-Python ``Counter`` (:func:`count_folded_python`). Both give identical counts; the tests check it.
+
 Top-k order is count descending, then word ascending, so ties are broken alphabetically.
 """
 
@@ -19,12 +23,15 @@ from __future__ import annotations
 
 import heapq
 import re
+import struct
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 __all__ = [
     "MAX_WORD_LENGTH",
     "WORD_LENGTHS",
+    "count_folded_python",
     "count_words",
     "count_words_reference",
     "merge_counts",
@@ -40,6 +47,40 @@ MAX_WORD_LENGTH = WORD_LENGTHS[-1]
 _FOLD = bytes(c + 32 if 0x41 <= c <= 0x5A else c if 0x61 <= c <= 0x7A else 0x20 for c in range(256))
 _LITERAL_ONLY_BYTES = ("İ".encode(), "\u212a".encode())  # see the module docstring
 _TOKEN = re.compile("[a-z]+")
+_INT32_MAX = 2**31 - 1
+_arrow: Any = None  # (pyarrow, pyarrow.compute) once imported, False when pyarrow is missing
+
+
+def _arrow_modules() -> Any:
+    """``(pyarrow, pyarrow.compute)``, or ``False`` without pyarrow (imported on first use, not at start)."""
+    global _arrow
+    if _arrow is None:
+        try:
+            import pyarrow
+            import pyarrow.compute
+        except ImportError:
+            _arrow = False
+        else:
+            _arrow = (pyarrow, pyarrow.compute)
+    return _arrow
+
+
+def count_folded_python(folded: bytes) -> Counter[str]:
+    """Count the words of ``folded`` (only a-z and spaces, as ``_FOLD`` leaves it) with ``Counter``."""
+    return Counter(folded.decode("ascii").split())
+
+
+def _count_folded_arrow(folded: bytes, pa: Any, pc: Any) -> Counter[str]:
+    """:func:`count_folded_python` with pyarrow compute: one string, split on spaces, value_counts."""
+    if len(folded) <= _INT32_MAX:
+        kind, offsets = pa.StringArray, struct.pack("<ii", 0, len(folded))
+    else:
+        kind, offsets = pa.LargeStringArray, struct.pack("<qq", 0, len(folded))
+    text = kind.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(folded))
+    counted = pc.value_counts(pc.split_pattern(text, " ").flatten())
+    counts = dict(zip(counted.field(0).to_pylist(), counted.field(1).to_pylist(), strict=True))
+    counts.pop("", None)  # runs of spaces (and the ends) split into empty strings
+    return Counter(counts)
 
 
 def count_words(text: str | bytes) -> Counter[str]:
@@ -57,7 +98,11 @@ def count_words(text: str | bytes) -> Counter[str]:
         data = bytes(text)
         if any(seq in data for seq in _LITERAL_ONLY_BYTES):
             return count_words_reference(data)
-    return Counter(data.translate(_FOLD).decode("ascii").split())
+    folded = data.translate(_FOLD)
+    arrow = _arrow_modules()
+    if arrow:
+        return _count_folded_arrow(folded, *arrow)
+    return count_folded_python(folded)
 
 
 def count_words_reference(text: str | bytes) -> Counter[str]:
