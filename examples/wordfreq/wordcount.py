@@ -31,6 +31,7 @@ from typing import Any
 __all__ = [
     "MAX_WORD_LENGTH",
     "WORD_LENGTHS",
+    "count_by_length",
     "count_folded_python",
     "count_words",
     "count_words_reference",
@@ -70,14 +71,19 @@ def count_folded_python(folded: bytes) -> Counter[str]:
     return Counter(folded.decode("ascii").split())
 
 
-def _count_folded_arrow(folded: bytes, pa: Any, pc: Any) -> Counter[str]:
-    """:func:`count_folded_python` with pyarrow compute: one string, split on spaces, value_counts."""
+def _value_counts_arrow(folded: bytes, pa: Any, pc: Any) -> Any:
+    """The words of ``folded`` and their counts as Arrow arrays (the empty word among them)."""
     if len(folded) <= _INT32_MAX:
         kind, offsets = pa.StringArray, struct.pack("<ii", 0, len(folded))
     else:
         kind, offsets = pa.LargeStringArray, struct.pack("<qq", 0, len(folded))
     text = kind.from_buffers(1, pa.py_buffer(offsets), pa.py_buffer(folded))
-    counted = pc.value_counts(pc.split_pattern(text, " ").flatten())
+    return pc.value_counts(pc.split_pattern(text, " ").flatten())
+
+
+def _count_folded_arrow(folded: bytes, pa: Any, pc: Any) -> Counter[str]:
+    """:func:`count_folded_python` with pyarrow compute: one string, split on spaces, value_counts."""
+    counted = _value_counts_arrow(folded, pa, pc)
     counts = dict(zip(counted.field(0).to_pylist(), counted.field(1).to_pylist(), strict=True))
     counts.pop("", None)  # runs of spaces (and the ends) split into empty strings
     return Counter(counts)
@@ -103,6 +109,33 @@ def count_words(text: str | bytes) -> Counter[str]:
     if arrow:
         return _count_folded_arrow(folded, *arrow)
     return count_folded_python(folded)
+
+
+def count_by_length(
+    text: bytes, partitions: Iterable[int] = WORD_LENGTHS
+) -> tuple[dict[int, dict[str, int]], int]:
+    """``(partition_counts(count_words(text), partitions), number of words)``, split in Arrow if it can.
+
+    The map child's whole job on one block: with pyarrow the words are grouped by length in Arrow and
+    only each partition's words become Python objects.
+    """
+    arrow = _arrow_modules()
+    data = bytes(text)
+    if not arrow or any(seq in data for seq in _LITERAL_ONLY_BYTES):
+        counts = count_words(data)
+        return partition_counts(counts, partitions), sum(counts.values())
+    pa, pc = arrow
+    counted = _value_counts_arrow(data.translate(_FOLD), pa, pc)
+    words, counts = counted.field(0), counted.field(1)
+    lengths = pc.binary_length(words)  # folded words are ASCII: bytes are characters
+    total = pc.sum(pc.filter(counts, pc.greater(lengths, 0))).as_py() or 0
+    out: dict[int, dict[str, int]] = {}
+    for length in partitions:
+        mask = pc.equal(lengths, length)
+        out[length] = dict(
+            zip(pc.filter(words, mask).to_pylist(), pc.filter(counts, mask).to_pylist(), strict=True)
+        )
+    return out, total
 
 
 def count_words_reference(text: str | bytes) -> Counter[str]:

@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from examples.wordfreq import wordcount
 from examples.wordfreq.reference import reference_counts
 from examples.wordfreq.textgen import generate_text
-from examples.wordfreq.wordcount import _FOLD, count_folded_python, count_words
+from examples.wordfreq.wordcount import (
+    _FOLD,
+    count_by_length,
+    count_folded_python,
+    count_words,
+    partition_counts,
+)
 from stepmap.blocks import plan_blocks, read_block
 
 pytest.importorskip("pyarrow")
@@ -92,3 +98,19 @@ def test_fallback_without_pyarrow(without_pyarrow: None) -> None:
     data = b"".join(generate_text(200_000, seed=5)) + b"".join(EDGES)
     assert count_words(data) == _literal(data)
     assert count_words("") == Counter()
+
+
+def _by_length_python(data: bytes) -> tuple[dict[int, dict[str, int]], int]:
+    counts = _python_counts(data)
+    return partition_counts(counts), sum(counts.values())
+
+
+@pytest.mark.parametrize("data", [*EDGES, b"".join(EDGES), b"".join(generate_text(300_000, seed=7))])
+def test_count_by_length_in_arrow_equals_python(data: bytes) -> None:
+    assert count_by_length(data) == _by_length_python(data)
+
+
+def test_count_by_length_without_pyarrow(without_pyarrow: None) -> None:
+    data = b"".join(generate_text(100_000, seed=8)) + b"".join(EDGES)
+    literal = _literal(data)
+    assert count_by_length(data) == (partition_counts(literal), sum(literal.values()))
