@@ -33,9 +33,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from examples.wordfreq.wordcount import (
     WORD_LENGTHS,
+    arrow_counts_blob,
     count_by_length,
+    count_by_length_arrow,
     count_words,
-    merge_counts,
+    counts_from_blobs,
     partition_counts,
     topk,
 )
@@ -100,9 +102,9 @@ def partition_prefix(prefix: str, length: int) -> str:
     return f"{prefix}/part-{length:02d}/"
 
 
-def blob_key(prefix: str, length: int, first_block: int) -> str:
+def blob_key(prefix: str, length: int, first_block: int, suffix: str = "json") -> str:
     """The blob of one (partition, map child); ``first_block`` is the child's first block index."""
-    return f"{partition_prefix(prefix, length)}block-{first_block:08d}.json"
+    return f"{partition_prefix(prefix, length)}block-{first_block:08d}.{suffix}"
 
 
 def count_blocks(store: _Store, prefix: str, blocks: list[dict[str, Any]]) -> dict[str, int]:
@@ -110,7 +112,20 @@ def count_blocks(store: _Store, prefix: str, blocks: list[dict[str, Any]]) -> di
     if not blocks:
         return {"Blocks": 0, "Words": 0, "Blobs": 0}
     texts = (_read(store, item) for item in blocks)
-    if len(blocks) == 1:  # the usual case: count and split by length in one go (in Arrow if installed)
+    out_bucket, first = blocks[0]["Bucket"], min(int(item["Index"]) for item in blocks)
+    if len(blocks) == 1:
+        text = next(texts)
+        arrow = count_by_length_arrow(text)
+        if arrow is not None:  # pyarrow installed: Arrow from the bytes to the blobs, no Python dicts
+            tables, words = arrow
+            blobs = 0
+            for length, table in tables.items():
+                if table.num_rows:
+                    store.put(out_bucket, blob_key(prefix, length, first, "arrow"), arrow_counts_blob(table))
+                    blobs += 1
+            return {"Blocks": 1, "Words": words, "Blobs": blobs}
+        texts = iter([text])
+    if len(blocks) == 1:  # without pyarrow, or text needing the literal tokenizer
         parts, words = count_by_length(next(texts))
     else:
         counts: Counter[str] = Counter()
@@ -118,9 +133,6 @@ def count_blocks(store: _Store, prefix: str, blocks: list[dict[str, Any]]) -> di
             # Counter.update into an empty Counter is a plain dict copy: one block costs no merge.
             counts.update(count_words(text))
         parts, words = partition_counts(counts), sum(counts.values())
-    first = min(int(item["Index"]) for item in blocks)
-    # Intermediate blobs go next to the input: the one bucket the workflow is known to be able to use.
-    out_bucket = blocks[0]["Bucket"]
     blobs = 0
     for length, part in parts.items():
         if part:  # a reducer lists what exists, so an empty partition needs no blob
@@ -144,7 +156,7 @@ def reduce_prefix(
 ) -> dict[str, Any]:
     """The reducer's work: merge the blobs of one word length; write and return its top ``TOP_K``."""
     listed = store.list(bucket, partition_prefix(prefix, length))
-    total = merge_counts(json.loads(store.get(bucket, info.key)) for info in listed)
+    total = counts_from_blobs(store.get(bucket, info.key) for info in listed)
     top = topk(total, TOP_K)
     if table is not None:
         for rank, (word, count) in enumerate(top, start=1):

@@ -22,6 +22,7 @@ Top-k order is count descending, then word ascending, so ties are broken alphabe
 from __future__ import annotations
 
 import heapq
+import json
 import re
 import struct
 from collections import Counter
@@ -31,10 +32,13 @@ from typing import Any
 __all__ = [
     "MAX_WORD_LENGTH",
     "WORD_LENGTHS",
+    "arrow_counts_blob",
     "count_by_length",
+    "count_by_length_arrow",
     "count_folded_python",
     "count_words",
     "count_words_reference",
+    "counts_from_blobs",
     "merge_counts",
     "merge_topk",
     "partition_counts",
@@ -136,6 +140,62 @@ def count_by_length(
             zip(pc.filter(words, mask).to_pylist(), pc.filter(counts, mask).to_pylist(), strict=True)
         )
     return out, total
+
+
+def count_by_length_arrow(
+    text: bytes, partitions: Iterable[int] = WORD_LENGTHS
+) -> tuple[dict[int, Any], int] | None:
+    """:func:`count_by_length` with each partition an Arrow table ``(word, count)``, never Python objects.
+
+    ``None`` when pyarrow is missing or ``text`` needs the literal tokenizer (U+0130, U+212A).
+    """
+    arrow = _arrow_modules()
+    data = bytes(text)
+    if not arrow or any(seq in data for seq in _LITERAL_ONLY_BYTES):
+        return None
+    pa, pc = arrow
+    counted = _value_counts_arrow(data.translate(_FOLD), pa, pc)
+    words, counts = counted.field(0), counted.field(1)
+    lengths = pc.binary_length(words)  # folded words are ASCII: bytes are characters
+    total = pc.sum(pc.filter(counts, pc.greater(lengths, 0))).as_py() or 0
+    table = pa.table({"word": words, "count": counts})
+    return {length: table.filter(pc.equal(lengths, length)) for length in partitions}, total
+
+
+def arrow_counts_blob(table: Any) -> bytes:
+    """An Arrow table ``(word, count)`` as the bytes of an Arrow IPC stream."""
+    pa = _arrow_modules()[0]
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return bytes(sink.getvalue())
+
+
+def counts_from_blobs(blobs: Iterable[bytes]) -> Counter[str]:
+    """The sum of word-count blobs: JSON objects ``{word: count}`` or Arrow IPC streams ``(word, count)``.
+
+    Arrow blobs are summed in Arrow first; a blob that is neither raises ``ValueError``.
+    """
+    total: Counter[str] = Counter()
+    tables = []
+    for blob in blobs:
+        if blob[:1] == b"{":
+            total.update(json.loads(blob))
+            continue
+        arrow = _arrow_modules()
+        if not arrow:
+            raise ValueError("a word-count blob is not JSON, and pyarrow (to read Arrow) is not installed")
+        tables.append(arrow[0].ipc.open_stream(blob).read_all())
+    if tables:
+        pa = _arrow_modules()[0]
+        summed = pa.concat_tables(tables).group_by("word").aggregate([("count", "sum")])
+        words = summed["word"].to_pylist()
+        counts = summed["count_sum"].to_pylist()
+        if total:
+            total.update(dict(zip(words, counts, strict=True)))
+        else:
+            total = Counter(dict(zip(words, counts, strict=True)))
+    return total
 
 
 def count_words_reference(text: str | bytes) -> Counter[str]:
