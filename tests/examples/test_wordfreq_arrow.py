@@ -3,6 +3,7 @@ and the pure-Python fallback when pyarrow cannot be imported."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from collections import Counter
@@ -16,9 +17,12 @@ from examples.wordfreq.reference import reference_counts
 from examples.wordfreq.textgen import generate_text
 from examples.wordfreq.wordcount import (
     _FOLD,
+    arrow_counts_blob,
     count_by_length,
+    count_by_length_arrow,
     count_folded_python,
     count_words,
+    counts_from_blobs,
     partition_counts,
 )
 from stepmap.blocks import plan_blocks, read_block
@@ -114,3 +118,22 @@ def test_count_by_length_without_pyarrow(without_pyarrow: None) -> None:
     data = b"".join(generate_text(100_000, seed=8)) + b"".join(EDGES)
     literal = _literal(data)
     assert count_by_length(data) == (partition_counts(literal), sum(literal.values()))
+
+
+def test_arrow_blobs_and_json_blobs_sum_alike() -> None:
+    one = b"".join(generate_text(50_000, seed=9))
+    two = b"the The THE zebra " * 3
+    parts_one, _ = count_by_length_arrow(one)  # type: ignore[misc]
+    parts_two, _ = count_by_length_arrow(two)  # type: ignore[misc]
+    arrow_blobs = [arrow_counts_blob(t) for t in (*parts_one.values(), *parts_two.values()) if t.num_rows]
+    expected = _literal(one) + _literal(two)
+    assert counts_from_blobs(arrow_blobs) == expected
+    mixed = [*arrow_blobs[:5], json.dumps(dict(_literal(two))).encode()]
+    assert counts_from_blobs(mixed) == counts_from_blobs(arrow_blobs[:5]) + _literal(two)
+    assert counts_from_blobs([]) == Counter()
+
+
+def test_arrow_blob_without_pyarrow_is_a_clear_error(without_pyarrow: None) -> None:
+    with pytest.raises(ValueError, match="pyarrow"):
+        counts_from_blobs([b"\xff\xff\xff\xffnot json"])
+    assert count_by_length_arrow(b"some words") is None
