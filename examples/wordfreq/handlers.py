@@ -6,8 +6,9 @@ one big text object. Its data flow, all through the object store and the results
 ``map_block`` (a child of the first Distributed Map, one per TEXT_BLOCKS item or ItemBatcher batch)
     reads its block(s) with :func:`stepmap.blocks.read_block` over ranged GETs, counts the words
     (:func:`~examples.wordfreq.wordcount.count_words`), splits the counts by word length and writes
-    one JSON blob ``{word: count}`` per non-empty (partition, child) to
-    ``<prefix>/part-NN/block-IIIIIIII.json`` (``IIIIIIII`` is the child's first block index, so names
+    one blob per non-empty (partition, child) to ``<prefix>/part-NN/block-IIIIIIII.arrow`` (an Arrow IPC
+    stream ``(word, count)``, when pyarrow is installed and the child has one block) or ``.json``
+    (``{word: count}``, otherwise) (``IIIIIIII`` is the child's first block index, so names
     never collide). The blob holds the block's *complete* counts for that length: a per-block top-k
     would be wrong, since a word can be 11th in every block and 1st overall.
 ``reduce_partition`` (a child of the second Distributed Map, one per word length)
