@@ -302,28 +302,13 @@ class Journal:
 
     def record_abort(self, record: dict[str, Any], event: dict[str, Any]) -> bool:
         """Record an ABORTED execution that this process claimed; False if it is not RUNNING any more."""
-        arn = record["executionArn"]
-        try:
-            with self._lock:
-                self._db.execute("BEGIN IMMEDIATE")
-                try:
-                    updated = self._db.execute(
-                        "UPDATE executions SET status=?, record=?, heartbeat=? "
-                        "WHERE arn=? AND status='RUNNING' AND owner=?",
-                        (record["status"], json.dumps(record), time.time(), arn, owner_id()),
-                    ).rowcount
-                    if updated == 1:
-                        self._db.execute(
-                            "INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)",
-                            (arn, event["id"], json.dumps(event)),
-                        )
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            raise EngineError(f"cannot write the journal {self.path!r}: {exc}") from exc
-        return updated == 1
+        return self._guarded_update(
+            "UPDATE executions SET status=?, record=?, heartbeat=? "
+            "WHERE arn=? AND status='RUNNING' AND owner=?",
+            (record["status"], json.dumps(record), time.time(), record["executionArn"], owner_id()),
+            record["executionArn"],
+            event,
+        )
 
     def request_stop(self, arn: str) -> None:
         self._write("UPDATE executions SET abort_requested=1 WHERE arn=?", (arn,))
@@ -334,16 +319,24 @@ class Journal:
         """Start a redrive owned by this process, with its ExecutionRedriven event, in one transaction
         (so that no later stop or resume finds the count and the history apart); False if the execution
         is not FAILED, TIMED_OUT or ABORTED any more (another process redrove it first)."""
+        return self._guarded_update(
+            "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, heartbeat=?, "
+            "abort_requested=0 WHERE arn=? AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')",
+            (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
+            arn,
+            event,
+        )
+
+    def _guarded_update(
+        self, sql: str, args: tuple[Any, ...], arn: str, event: dict[str, Any] | None
+    ) -> bool:
+        """Run one conditional UPDATE of an execution and, when it changed the row, add ``event`` to its
+        history, in one transaction; whether the UPDATE matched."""
         try:
             with self._lock:
                 self._db.execute("BEGIN IMMEDIATE")
                 try:
-                    updated = self._db.execute(
-                        "UPDATE executions SET redrive_count=?, status='RUNNING', record=?, owner=?, "
-                        "heartbeat=?, abort_requested=0 WHERE arn=? "
-                        "AND status IN ('FAILED', 'TIMED_OUT', 'ABORTED')",
-                        (redrive_count, json.dumps(record), owner_id(), time.time(), arn),
-                    ).rowcount
+                    updated = self._db.execute(sql, args).rowcount
                     if updated == 1 and event is not None:
                         self._db.execute(
                             "INSERT OR IGNORE INTO history(arn, id, event) VALUES (?,?,?)",
